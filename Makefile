@@ -1,0 +1,66 @@
+# Top-level build. Modules are built against Debian's nginx-dev with the
+# exact configure flags of the stock nginx, so load_module works on it.
+
+SHELL      := /bin/bash
+NGX_SRC    ?= /usr/share/nginx/src
+BUILD      := $(CURDIR)/build
+NGX_BUILD  := $(BUILD)/nginx
+MODULES    := $(NGX_BUILD)/ngx_http_ingest_module.so
+
+# SANITIZE=1 builds the modules with ASan+UBSan (run nginx with the
+# runtime preloaded, see t/README.md)
+ifeq ($(SANITIZE),1)
+SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer
+endif
+
+CC_OPT     = $(shell dpkg-buildflags --get CFLAGS) -fPIC \
+             $(shell dpkg-buildflags --get CPPFLAGS) $(SAN_FLAGS)
+LD_OPT     = $(shell dpkg-buildflags --get LDFLAGS) -fPIC $(SAN_FLAGS)
+
+SRCS       := $(wildcard src/core/*.c src/core/*.h src/http/*.c src/http/*.h)
+
+.PHONY: all modules deps unit integration test check demo demo-stop \
+        bench clean
+
+all: modules
+
+$(NGX_BUILD)/Makefile: config
+	mkdir -p $(NGX_BUILD)
+	cd $(NGX_SRC) && . ./conf_flags && ./configure \
+	    --with-cc-opt="$(CC_OPT)" --with-ld-opt="$(LD_OPT)" \
+	    "$${NGX_CONF_FLAGS[@]}" \
+	    --add-dynamic-module=$(CURDIR) --builddir=$(NGX_BUILD) \
+	    > $(NGX_BUILD)/configure.log 2>&1 \
+	    || { tail -30 $(NGX_BUILD)/configure.log; exit 1; }
+
+$(MODULES): $(NGX_BUILD)/Makefile $(SRCS)
+	$(MAKE) -f $(NGX_BUILD)/Makefile -C $(NGX_SRC) modules
+
+modules: $(MODULES)
+
+deps:
+	scripts/install-deps.sh
+
+unit:
+	$(MAKE) -C t/unit run
+
+integration: modules
+	scripts/run-integration.sh
+
+# the whole suite; the last line printed is pytest's summary
+test: unit integration
+
+check: test
+
+demo: modules
+	scripts/demo.sh
+
+demo-stop:
+	scripts/demo.sh stop
+
+bench: modules
+	bench/run.sh
+
+clean:
+	rm -rf $(BUILD)
+	$(MAKE) -C t/unit clean

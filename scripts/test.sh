@@ -1,0 +1,29 @@
+#!/bin/bash
+# The whole test suite, as CI runs it (bash .ci/run):
+#   1. scripts/install-deps.sh   (needs root only when something is missing)
+#   2. make modules              (build/nginx/ngx_http_ingest_module.so)
+#   3. make unit                 (C unit tests of src/core)
+#   4. scripts/run-integration.sh (real nginx + real clients, pytest)
+# Stops at the first failure with its exit code. The integration run is
+# last, so the last line printed is pytest's summary line.
+
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+step() { echo "== $*"; }
+
+step "installing dependencies"
+scripts/install-deps.sh
+
+step "make modules"
+make --no-print-directory modules
+
+step "make unit"
+make --no-print-directory unit
+
+step "integration tests"
+if [ -x scripts/run-integration.sh ]; then
+    exec scripts/run-integration.sh
+fi
+exec bash scripts/run-integration.sh

@@ -1,0 +1,112 @@
+
+/*
+ * Copyright (C) nginx video ingest developers
+ */
+
+
+#ifndef _NGX_HTTP_INGEST_H_INCLUDED_
+#define _NGX_HTTP_INGEST_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ingest_core.h"
+#include "ingest_record.h"
+
+
+/*
+ * Metrics. Every series is one row of ngx_http_ingest_metrics[] in
+ * ngx_http_ingest_module.c; a histogram row takes
+ * NGX_HTTP_INGEST_HIST_BUCKETS + 2 cells (buckets, sum in microseconds,
+ * count). Rows of one family are consecutive.
+ */
+
+#define NGX_HTTP_INGEST_HIST_BUCKETS  12
+
+typedef enum {
+    NGX_HTTP_INGEST_M_TUS_CREATED = 0,
+    NGX_HTTP_INGEST_M_TUS_COMPLETED,
+    NGX_HTTP_INGEST_M_TUS_FAILED,
+    NGX_HTTP_INGEST_M_TUS_TERMINATED,
+    NGX_HTTP_INGEST_M_TUS_BYTES,
+    NGX_HTTP_INGEST_M_TUS_PARTS_OK,
+    NGX_HTTP_INGEST_M_TUS_PARTS_CLIENT_ERROR,
+    NGX_HTTP_INGEST_M_TUS_PARTS_SERVER_ERROR,
+    NGX_HTTP_INGEST_M_TUS_PARTS_ABORTED,
+    NGX_HTTP_INGEST_M_TUS_REQ_1XX,
+    NGX_HTTP_INGEST_M_TUS_REQ_2XX,
+    NGX_HTTP_INGEST_M_TUS_REQ_3XX,
+    NGX_HTTP_INGEST_M_TUS_REQ_4XX,
+    NGX_HTTP_INGEST_M_TUS_REQ_5XX,
+    NGX_HTTP_INGEST_M_TUS_CHECKSUM_MISMATCH,
+    NGX_HTTP_INGEST_M_TUS_EXPIRED_REMOVED,
+    NGX_HTTP_INGEST_M_TUS_SPOOL_JOBS,
+    NGX_HTTP_INGEST_M_TUS_SPOOL_ERRORS,
+    NGX_HTTP_INGEST_M_TUS_ACTIVE,
+    NGX_HTTP_INGEST_M_TUS_PART_DURATION,
+    NGX_HTTP_INGEST_M_LAST
+} ngx_http_ingest_metric_e;
+
+
+void ngx_http_ingest_metric_add(ngx_uint_t metric, ngx_atomic_int_t n);
+void ngx_http_ingest_metric_observe(ngx_uint_t metric, ngx_msec_t ms);
+
+
+/*
+ * Store: thread-side file operations. They use plain POSIX calls, no
+ * pools and no logging; failures come back as errno plus the name of
+ * the failed step, logged by the caller in the event loop.
+ */
+
+typedef struct {
+    int                  err;          /* errno, 0 on success */
+    const char          *step;         /* failed operation, for the log */
+} ngx_http_ingest_err_t;
+
+#define ngx_http_ingest_set_err(e, s)                                         \
+    do { (e)->err = errno; (e)->step = (s); } while (0)
+
+
+/* path of "<dir>/<id><suffix>" into buf (NUL-terminated) */
+u_char *ngx_http_ingest_path(u_char *buf, size_t size, ngx_str_t *dir,
+    u_char *id, const char *suffix);
+
+/*
+ * Reads a whole small file into a malloc()ed buffer (free() it).
+ * Returns the buffer or NULL with e set (ENOENT when missing, EFBIG
+ * when above max).
+ */
+u_char *ngx_http_ingest_read_small(const char *path, size_t max,
+    size_t *len, ngx_http_ingest_err_t *e);
+
+/*
+ * write-temp + rename; tmp_path NULL means "<path>.<pid>.tmp"; when sync
+ * is set the temp file is fdatasync()ed before the rename
+ */
+ngx_int_t ngx_http_ingest_write_atomic(const char *path, const char *tmp_path,
+    const u_char *data, size_t len, ngx_uint_t sync, ngx_http_ingest_err_t *e);
+
+/*
+ * Open-file-description write lock on the whole file: NGX_OK,
+ * NGX_BUSY when held elsewhere, NGX_ERROR (e set). With wait set the
+ * call blocks (thread context only).
+ */
+ngx_int_t ngx_http_ingest_lock(ngx_fd_t fd, ngx_uint_t wait,
+    ngx_http_ingest_err_t *e);
+
+/* pwrite() all of it or fail */
+ngx_int_t ngx_http_ingest_pwrite(ngx_fd_t fd, const u_char *buf, size_t len,
+    off_t offset, ngx_http_ingest_err_t *e);
+
+/* copy all of src into dst at offset (copy_file_range, then read/write) */
+ngx_int_t ngx_http_ingest_copy(ngx_fd_t dst, off_t offset, ngx_fd_t src,
+    off_t len, ngx_http_ingest_err_t *e);
+
+/* creates dir (and parents) owned by the worker user, at start-up */
+ngx_int_t ngx_http_ingest_create_dir(ngx_cycle_t *cycle, ngx_str_t *dir,
+    ngx_log_t *log);
+
+
+#endif /* _NGX_HTTP_INGEST_H_INCLUDED_ */

@@ -1,0 +1,684 @@
+
+/*
+ * Copyright (C) nginx video ingest developers
+ *
+ * The shared-memory zone of the ingest modules and the Prometheus
+ * endpoint. Every process that serves requests owns one slot of
+ * counters in the zone, so updates never contend; /metrics adds the
+ * slots up. Counters of exited processes stay (they are part of the
+ * totals); gauges count only for live processes.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_ingest.h"
+
+
+#define NGX_HTTP_INGEST_SLOTS       256
+#define NGX_HTTP_INGEST_ZONE_MAGIC  0x696e6731      /* "ing1" */
+
+
+typedef enum {
+    NGX_HTTP_INGEST_COUNTER = 0,
+    NGX_HTTP_INGEST_GAUGE,
+    NGX_HTTP_INGEST_HISTOGRAM
+} ngx_http_ingest_metric_type_e;
+
+
+typedef struct {
+    ngx_uint_t                   id;
+    ngx_http_ingest_metric_type_e  type;
+    char                        *name;
+    char                        *labels;
+    char                        *help;
+} ngx_http_ingest_metric_t;
+
+
+typedef struct {
+    ngx_atomic_t                 pid;
+    ngx_atomic_t                 started;
+    ngx_atomic_t                 cell[1];       /* ncells */
+} ngx_http_ingest_slot_t;
+
+
+typedef struct {
+    ngx_uint_t                   magic;
+    ngx_uint_t                   ncells;
+    ngx_uint_t                   nslots;
+    size_t                       slot_size;
+    u_char                       slots[1];
+} ngx_http_ingest_shctx_t;
+
+
+typedef struct {
+    size_t                       zone_size;
+    ngx_shm_zone_t              *shm_zone;
+} ngx_http_ingest_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                   metrics;
+} ngx_http_ingest_loc_conf_t;
+
+
+static ngx_int_t ngx_http_ingest_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static ngx_http_ingest_slot_t *ngx_http_ingest_slot(
+    ngx_http_ingest_shctx_t *sh, ngx_uint_t n);
+static ngx_int_t ngx_http_ingest_metrics_handler(ngx_http_request_t *r);
+static u_char *ngx_http_ingest_metrics_format(ngx_http_ingest_shctx_t *sh,
+    u_char *p, u_char *last);
+static void *ngx_http_ingest_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_ingest_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_ingest_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_ingest_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_ingest_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_ingest_init_process(ngx_cycle_t *cycle);
+
+
+/* histogram bucket bounds in milliseconds (le), +Inf is implicit */
+static ngx_msec_t  ngx_http_ingest_buckets[NGX_HTTP_INGEST_HIST_BUCKETS - 1]
+    = { 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000 };
+
+
+static ngx_http_ingest_metric_t  ngx_http_ingest_metric_defs[] = {
+
+    { NGX_HTTP_INGEST_M_TUS_CREATED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_uploads_created_total", "protocol=\"tus\"",
+      "Uploads created." },
+
+    { NGX_HTTP_INGEST_M_TUS_COMPLETED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_uploads_completed_total", "protocol=\"tus\"",
+      "Uploads that received all their bytes (final concatenations"
+      " included)." },
+
+    { NGX_HTTP_INGEST_M_TUS_FAILED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_uploads_failed_total", "protocol=\"tus\"",
+      "Uploads that will never complete: expired unfinished, or a"
+      " concatenation that could not be assembled." },
+
+    { NGX_HTTP_INGEST_M_TUS_TERMINATED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_uploads_terminated_total", "protocol=\"tus\"",
+      "Uploads removed by the client (termination)." },
+
+    { NGX_HTTP_INGEST_M_TUS_BYTES, NGX_HTTP_INGEST_COUNTER,
+      "ingest_upload_bytes_received_total", "protocol=\"tus\"",
+      "Upload body bytes written to the store." },
+
+    { NGX_HTTP_INGEST_M_TUS_PARTS_OK, NGX_HTTP_INGEST_COUNTER,
+      "ingest_upload_parts_total", "protocol=\"tus\",result=\"ok\"",
+      "Upload parts (tus PATCH, creation-with-upload POST) by result." },
+
+    { NGX_HTTP_INGEST_M_TUS_PARTS_CLIENT_ERROR, NGX_HTTP_INGEST_COUNTER,
+      "ingest_upload_parts_total", "protocol=\"tus\",result=\"client_error\"",
+      NULL },
+
+    { NGX_HTTP_INGEST_M_TUS_PARTS_SERVER_ERROR, NGX_HTTP_INGEST_COUNTER,
+      "ingest_upload_parts_total", "protocol=\"tus\",result=\"server_error\"",
+      NULL },
+
+    { NGX_HTTP_INGEST_M_TUS_PARTS_ABORTED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_upload_parts_total", "protocol=\"tus\",result=\"aborted\"",
+      NULL },
+
+    { NGX_HTTP_INGEST_M_TUS_REQ_1XX, NGX_HTTP_INGEST_COUNTER,
+      "ingest_http_requests_total", "module=\"tus\",class=\"1xx\"",
+      "HTTP requests by module and status class." },
+
+    { NGX_HTTP_INGEST_M_TUS_REQ_2XX, NGX_HTTP_INGEST_COUNTER,
+      "ingest_http_requests_total", "module=\"tus\",class=\"2xx\"", NULL },
+
+    { NGX_HTTP_INGEST_M_TUS_REQ_3XX, NGX_HTTP_INGEST_COUNTER,
+      "ingest_http_requests_total", "module=\"tus\",class=\"3xx\"", NULL },
+
+    { NGX_HTTP_INGEST_M_TUS_REQ_4XX, NGX_HTTP_INGEST_COUNTER,
+      "ingest_http_requests_total", "module=\"tus\",class=\"4xx\"", NULL },
+
+    { NGX_HTTP_INGEST_M_TUS_REQ_5XX, NGX_HTTP_INGEST_COUNTER,
+      "ingest_http_requests_total", "module=\"tus\",class=\"5xx\"", NULL },
+
+    { NGX_HTTP_INGEST_M_TUS_CHECKSUM_MISMATCH, NGX_HTTP_INGEST_COUNTER,
+      "ingest_upload_checksum_mismatches_total", "protocol=\"tus\"",
+      "Parts discarded because their checksum did not match." },
+
+    { NGX_HTTP_INGEST_M_TUS_EXPIRED_REMOVED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_uploads_expired_total", "protocol=\"tus\"",
+      "Expired unfinished uploads removed by the cleaner." },
+
+    { NGX_HTTP_INGEST_M_TUS_SPOOL_JOBS, NGX_HTTP_INGEST_COUNTER,
+      "ingest_spool_jobs_total", "protocol=\"tus\"",
+      "Jobs handed to the spool directory." },
+
+    { NGX_HTTP_INGEST_M_TUS_SPOOL_ERRORS, NGX_HTTP_INGEST_COUNTER,
+      "ingest_spool_errors_total", "protocol=\"tus\"",
+      "Completed uploads whose job could not be written." },
+
+    { NGX_HTTP_INGEST_M_TUS_ACTIVE, NGX_HTTP_INGEST_GAUGE,
+      "ingest_uploads_active", "protocol=\"tus\"",
+      "Upload parts being received now." },
+
+    { NGX_HTTP_INGEST_M_TUS_PART_DURATION, NGX_HTTP_INGEST_HISTOGRAM,
+      "ingest_upload_part_duration_seconds", "protocol=\"tus\"",
+      "Duration of upload parts (tus PATCH) from request to response." },
+
+    { 0, 0, NULL, NULL, NULL }
+};
+
+
+/* cell index of each metric, computed once */
+static ngx_uint_t  ngx_http_ingest_cell_index[NGX_HTTP_INGEST_M_LAST];
+static ngx_uint_t  ngx_http_ingest_ncells;
+
+/* this process' slot, NULL outside request-serving processes */
+static ngx_http_ingest_slot_t  *ngx_http_ingest_my_slot;
+
+
+static ngx_command_t  ngx_http_ingest_commands[] = {
+
+    { ngx_string("ingest_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_ingest_main_conf_t, zone_size),
+      NULL },
+
+    { ngx_string("ingest_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_ingest_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_ingest_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_ingest_create_main_conf,      /* create main configuration */
+    ngx_http_ingest_init_main_conf,        /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_ingest_create_loc_conf,       /* create location configuration */
+    ngx_http_ingest_merge_loc_conf         /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_ingest_module = {
+    NGX_MODULE_V1,
+    &ngx_http_ingest_module_ctx,           /* module context */
+    ngx_http_ingest_commands,              /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_ingest_init_process,          /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+void
+ngx_http_ingest_metric_add(ngx_uint_t metric, ngx_atomic_int_t n)
+{
+    ngx_http_ingest_slot_t  *slot;
+
+    slot = ngx_http_ingest_my_slot;
+
+    if (slot == NULL || metric >= NGX_HTTP_INGEST_M_LAST) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&slot->cell[ngx_http_ingest_cell_index[metric]],
+                                n);
+}
+
+
+void
+ngx_http_ingest_metric_observe(ngx_uint_t metric, ngx_msec_t ms)
+{
+    ngx_uint_t               i, base;
+    ngx_http_ingest_slot_t  *slot;
+
+    slot = ngx_http_ingest_my_slot;
+
+    if (slot == NULL || metric >= NGX_HTTP_INGEST_M_LAST) {
+        return;
+    }
+
+    base = ngx_http_ingest_cell_index[metric];
+
+    for (i = 0; i < NGX_HTTP_INGEST_HIST_BUCKETS - 1; i++) {
+        if (ms <= ngx_http_ingest_buckets[i]) {
+            break;
+        }
+    }
+
+    /* buckets are stored non-cumulative; the exporter sums them up */
+    (void) ngx_atomic_fetch_add(&slot->cell[base + i], 1);
+    (void) ngx_atomic_fetch_add(
+                     &slot->cell[base + NGX_HTTP_INGEST_HIST_BUCKETS],
+                     (ngx_atomic_int_t) ms * 1000);
+    (void) ngx_atomic_fetch_add(
+                     &slot->cell[base + NGX_HTTP_INGEST_HIST_BUCKETS + 1], 1);
+}
+
+
+static ngx_http_ingest_slot_t *
+ngx_http_ingest_slot(ngx_http_ingest_shctx_t *sh, ngx_uint_t n)
+{
+    return (ngx_http_ingest_slot_t *) (sh->slots + n * sh->slot_size);
+}
+
+
+static ngx_int_t
+ngx_http_ingest_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    size_t                    slot_size, need;
+    ngx_uint_t                n;
+    ngx_http_ingest_shctx_t  *sh, *osh;
+
+    osh = data;
+
+    slot_size = offsetof(ngx_http_ingest_slot_t, cell)
+                + ngx_http_ingest_ncells * sizeof(ngx_atomic_t);
+    slot_size = ngx_align(slot_size, 64);
+
+    if (osh != NULL
+        && osh->magic == NGX_HTTP_INGEST_ZONE_MAGIC
+        && osh->ncells == ngx_http_ingest_ncells
+        && osh->slot_size == slot_size)
+    {
+        /* reload: keep the counters */
+        shm_zone->data = osh;
+        return NGX_OK;
+    }
+
+    sh = (ngx_http_ingest_shctx_t *) shm_zone->shm.addr;
+
+    n = (shm_zone->shm.size - offsetof(ngx_http_ingest_shctx_t, slots))
+        / slot_size;
+
+    if (n > NGX_HTTP_INGEST_SLOTS) {
+        n = NGX_HTTP_INGEST_SLOTS;
+    }
+
+    need = offsetof(ngx_http_ingest_shctx_t, slots) + 8 * slot_size;
+
+    if (shm_zone->shm.size < need) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "ingest_zone is too small, it needs at least %uz bytes",
+                      need);
+        return NGX_ERROR;
+    }
+
+    /* the zone is fresh: shm.addr memory is zeroed by mmap() */
+
+    if (osh != NULL) {
+        ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+                      "ingest metrics layout changed, counters restart");
+    }
+
+    ngx_memzero(sh, shm_zone->shm.size);
+
+    sh->magic = NGX_HTTP_INGEST_ZONE_MAGIC;
+    sh->ncells = ngx_http_ingest_ncells;
+    sh->nslots = n;
+    sh->slot_size = slot_size;
+
+    shm_zone->data = sh;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ingest_init_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                i, j, gauge;
+    ngx_atomic_uint_t         pid;
+    ngx_http_ingest_slot_t   *slot;
+    ngx_http_ingest_metric_t *m;
+    ngx_http_ingest_shctx_t  *sh;
+    ngx_http_ingest_main_conf_t  *imcf;
+
+    imcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_ingest_module);
+
+    if (imcf == NULL || imcf->shm_zone == NULL || imcf->shm_zone->data == NULL)
+    {
+        return NGX_OK;
+    }
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    sh = imcf->shm_zone->data;
+
+    for (i = 0; i < sh->nslots; i++) {
+        slot = ngx_http_ingest_slot(sh, i);
+        pid = slot->pid;
+
+        if (pid != 0 && kill((ngx_pid_t) pid, 0) == 0) {
+            continue;
+        }
+
+        if (pid != 0 && ngx_errno != NGX_ESRCH) {
+            continue;
+        }
+
+        if (!ngx_atomic_cmp_set(&slot->pid, pid, (ngx_atomic_uint_t) ngx_pid))
+        {
+            continue;
+        }
+
+        /* a dead process' gauges no longer describe anything */
+
+        for (m = ngx_http_ingest_metric_defs; m->name; m++) {
+            if (m->type != NGX_HTTP_INGEST_GAUGE) {
+                continue;
+            }
+
+            j = ngx_http_ingest_cell_index[m->id];
+            gauge = 0;
+            slot->cell[j] = gauge;
+        }
+
+        slot->started = ngx_time();
+        ngx_http_ingest_my_slot = slot;
+
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                  "ingest_zone has no free slot for process %P, "
+                  "its metrics are not counted; increase ingest_zone",
+                  ngx_pid);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ingest_metrics_handler(ngx_http_request_t *r)
+{
+    size_t                    size;
+    ngx_int_t                 rc;
+    ngx_buf_t                *b;
+    ngx_chain_t               out;
+    ngx_http_ingest_metric_t *m;
+    ngx_http_ingest_shctx_t  *sh;
+    ngx_http_ingest_main_conf_t  *imcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    imcf = ngx_http_get_module_main_conf(r, ngx_http_ingest_module);
+
+    if (imcf->shm_zone == NULL || imcf->shm_zone->data == NULL) {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    sh = imcf->shm_zone->data;
+
+    size = 0;
+
+    for (m = ngx_http_ingest_metric_defs; m->name; m++) {
+        size += 2 * ngx_strlen(m->name) + 64
+                + (m->help ? ngx_strlen(m->help) : 0)
+                + (ngx_strlen(m->name) + ngx_strlen(m->labels) + 64)
+                  * (m->type == NGX_HTTP_INGEST_HISTOGRAM
+                     ? NGX_HTTP_INGEST_HIST_BUCKETS + 2 : 1);
+    }
+
+    b = ngx_create_temp_buf(r->pool, size);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_http_ingest_metrics_format(sh, b->pos, b->end);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type,
+                "text/plain; version=0.0.4; charset=utf-8");
+    r->headers_out.content_type_len = sizeof("text/plain") - 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static u_char *
+ngx_http_ingest_metrics_format(ngx_http_ingest_shctx_t *sh, u_char *p,
+    u_char *last)
+{
+    char                      *family;
+    ngx_uint_t                 i, k, base, live;
+    ngx_atomic_uint_t          v, sum[NGX_HTTP_INGEST_HIST_BUCKETS + 2];
+    ngx_http_ingest_slot_t    *slot;
+    ngx_http_ingest_metric_t  *m;
+
+    family = NULL;
+
+    for (m = ngx_http_ingest_metric_defs; m->name; m++) {
+
+        if (family == NULL || ngx_strcmp(family, m->name) != 0) {
+            family = m->name;
+
+            if (m->help) {
+                p = ngx_slprintf(p, last, "# HELP %s %s\n", m->name, m->help);
+            }
+
+            p = ngx_slprintf(p, last, "# TYPE %s %s\n", m->name,
+                             m->type == NGX_HTTP_INGEST_COUNTER ? "counter"
+                             : m->type == NGX_HTTP_INGEST_GAUGE ? "gauge"
+                             : "histogram");
+        }
+
+        base = ngx_http_ingest_cell_index[m->id];
+
+        ngx_memzero(sum, sizeof(sum));
+
+        for (i = 0; i < sh->nslots; i++) {
+            slot = ngx_http_ingest_slot(sh, i);
+
+            if (slot->pid == 0) {
+                continue;
+            }
+
+            if (m->type == NGX_HTTP_INGEST_GAUGE) {
+                live = (kill((ngx_pid_t) slot->pid, 0) == 0
+                        || ngx_errno != NGX_ESRCH);
+
+                if (!live) {
+                    continue;
+                }
+
+                v = slot->cell[base];
+
+                /* gauges are signed */
+                if ((ngx_atomic_int_t) v > 0) {
+                    sum[0] += v;
+                }
+
+                continue;
+            }
+
+            if (m->type == NGX_HTTP_INGEST_COUNTER) {
+                sum[0] += slot->cell[base];
+                continue;
+            }
+
+            for (k = 0; k < NGX_HTTP_INGEST_HIST_BUCKETS + 2; k++) {
+                sum[k] += slot->cell[base + k];
+            }
+        }
+
+        if (m->type != NGX_HTTP_INGEST_HISTOGRAM) {
+            p = ngx_slprintf(p, last, "%s{%s} %uA\n", m->name, m->labels,
+                             sum[0]);
+            continue;
+        }
+
+        v = 0;
+
+        for (k = 0; k < NGX_HTTP_INGEST_HIST_BUCKETS; k++) {
+            v += sum[k];
+
+            if (k < NGX_HTTP_INGEST_HIST_BUCKETS - 1) {
+                p = ngx_slprintf(p, last, "%s_bucket{%s,le=\"%ui.%03ui\"} %uA\n",
+                                 m->name, m->labels,
+                                 ngx_http_ingest_buckets[k] / 1000,
+                                 ngx_http_ingest_buckets[k] % 1000, v);
+
+            } else {
+                p = ngx_slprintf(p, last, "%s_bucket{%s,le=\"+Inf\"} %uA\n",
+                                 m->name, m->labels, v);
+            }
+        }
+
+        v = sum[NGX_HTTP_INGEST_HIST_BUCKETS];
+
+        p = ngx_slprintf(p, last, "%s_sum{%s} %uA.%06uA\n", m->name, m->labels,
+                         v / 1000000, v % 1000000);
+        p = ngx_slprintf(p, last, "%s_count{%s} %uA\n", m->name, m->labels,
+                         sum[NGX_HTTP_INGEST_HIST_BUCKETS + 1]);
+    }
+
+    return p;
+}
+
+
+static void *
+ngx_http_ingest_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_ingest_main_conf_t  *imcf;
+
+    imcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_ingest_main_conf_t));
+    if (imcf == NULL) {
+        return NULL;
+    }
+
+    imcf->zone_size = NGX_CONF_UNSET_SIZE;
+
+    return imcf;
+}
+
+
+static char *
+ngx_http_ingest_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_ingest_main_conf_t *imcf = conf;
+
+    ngx_str_t                  name = ngx_string("ngx_http_ingest");
+    ngx_uint_t                 n;
+    ngx_http_ingest_metric_t  *m;
+
+    ngx_conf_init_size_value(imcf->zone_size, 1024 * 1024);
+
+    if (imcf->zone_size < 64 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ingest_zone\" must be at least 64k");
+        return NGX_CONF_ERROR;
+    }
+
+    n = 0;
+
+    for (m = ngx_http_ingest_metric_defs; m->name; m++) {
+        ngx_http_ingest_cell_index[m->id] = n;
+        n += (m->type == NGX_HTTP_INGEST_HISTOGRAM)
+             ? NGX_HTTP_INGEST_HIST_BUCKETS + 2 : 1;
+    }
+
+    ngx_http_ingest_ncells = n;
+
+    imcf->shm_zone = ngx_shared_memory_add(cf, &name, imcf->zone_size,
+                                           &ngx_http_ingest_module);
+    if (imcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    imcf->shm_zone->init = ngx_http_ingest_init_zone;
+    imcf->shm_zone->noreuse = 0;
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_ingest_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_ingest_loc_conf_t  *ilcf;
+
+    ilcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_ingest_loc_conf_t));
+    if (ilcf == NULL) {
+        return NULL;
+    }
+
+    ilcf->metrics = NGX_CONF_UNSET;
+
+    return ilcf;
+}
+
+
+static char *
+ngx_http_ingest_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_ingest_loc_conf_t *prev = parent;
+    ngx_http_ingest_loc_conf_t *conf = child;
+
+    ngx_conf_merge_value(conf->metrics, prev->metrics, 0);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_ingest_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ingest_loc_conf_t *ilcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (ilcf->metrics != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    ilcf->metrics = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_ingest_metrics_handler;
+
+    return NGX_CONF_OK;
+}

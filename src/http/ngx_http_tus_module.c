@@ -1,0 +1,4175 @@
+
+/*
+ * Copyright (C) nginx video ingest developers
+ *
+ * tus 1.0.0 server (creation, creation-with-upload, creation-defer-length,
+ * expiration, checksum, termination, concatenation,
+ * concatenation-unfinished). Protocol decisions are made by the pure
+ * core (src/core/ingest_tus.c); this file moves bytes between nginx and
+ * the store. Every disk operation runs in a thread pool; the event loop
+ * only copies body data into buffers and answers.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <dirent.h>
+#include <openssl/rand.h>
+
+#include "ngx_http_ingest.h"
+#include "ingest_tus.h"
+#include "ingest_job.h"
+
+
+#define NGX_HTTP_TUS_STATUS_LOCKED          423
+#define NGX_HTTP_TUS_STATUS_CHECKSUM        460
+
+/* thread operation results besides NGX_OK / NGX_ERROR / NGX_BUSY */
+#define NGX_HTTP_TUS_NOT_FOUND              1
+#define NGX_HTTP_TUS_REJECT                 2    /* ctx->tus_rc says why */
+
+#define NGX_HTTP_TUS_TMP_AGE                3600
+
+
+typedef struct {
+    ngx_str_t                   store;
+    ngx_str_t                   spool;
+    ngx_str_t                   profile;
+    ngx_str_t                   webhook;
+    time_t                      expiration;
+    ngx_thread_pool_t          *thread_pool;
+} ngx_http_tus_store_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                  enable;
+    ngx_str_t                   base_uri;
+    ngx_str_t                   thread_pool_name;
+    ngx_http_tus_store_conf_t   sc;
+    off_t                       max_size;
+    size_t                      buffer_size;
+    ngx_flag_t                  behind_proxy;
+    ngx_http_complex_value_t   *location_base;
+    ngx_array_t                *cors_origins;       /* ngx_str_t */
+    ngx_uint_t                  cors_any;
+} ngx_http_tus_loc_conf_t;
+
+
+typedef struct {
+    ngx_msec_t                  cleanup_interval;
+    ngx_array_t                 stores;     /* ngx_http_tus_store_conf_t * */
+} ngx_http_tus_main_conf_t;
+
+
+typedef struct ngx_http_tus_ctx_s  ngx_http_tus_ctx_t;
+
+typedef void (*ngx_http_tus_thread_pt)(ngx_http_tus_ctx_t *ctx);
+typedef void (*ngx_http_tus_done_pt)(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+
+
+/* request headers the module reads */
+typedef enum {
+    NGX_HTTP_TUS_H_RESUMABLE = 0,
+    NGX_HTTP_TUS_H_OFFSET,
+    NGX_HTTP_TUS_H_LENGTH,
+    NGX_HTTP_TUS_H_DEFER,
+    NGX_HTTP_TUS_H_METADATA,
+    NGX_HTTP_TUS_H_CHECKSUM,
+    NGX_HTTP_TUS_H_CONCAT,
+    NGX_HTTP_TUS_H_OVERRIDE,
+    NGX_HTTP_TUS_H_ORIGIN,
+    NGX_HTTP_TUS_H_AC_METHOD,
+    NGX_HTTP_TUS_H_XF_PROTO,
+    NGX_HTTP_TUS_H_XF_HOST,
+    NGX_HTTP_TUS_H_FORWARDED,
+    NGX_HTTP_TUS_H_LAST
+} ngx_http_tus_header_e;
+
+
+typedef struct {
+    u_char                     *buf;
+    u_char                     *end;
+    u_char                     *last;
+} ngx_http_tus_wbuf_t;
+
+
+struct ngx_http_tus_ctx_s {
+    ngx_http_request_t         *request;
+    ngx_http_tus_loc_conf_t    *conf;
+    ngx_uint_t                  method;
+    ngx_msec_t                  start;
+    time_t                      now;
+
+    ngx_str_t                   hdr[NGX_HTTP_TUS_H_LAST];
+
+    u_char                      id[INGEST_ID_LEN + 1];
+    u_char                     *data_path;
+    u_char                     *info_path;
+    u_char                     *finals_path;
+
+    /* thread operation */
+    ngx_thread_task_t          *task;
+    ngx_http_tus_thread_pt      thread_handler;
+    ngx_http_tus_done_pt        done_handler;
+    ngx_int_t                   result;
+    ngx_http_ingest_err_t       err;
+    ingest_tus_rc_t             tus_rc;
+
+    /* the upload */
+    ngx_fd_t                    fd;
+    u_char                     *info;           /* malloc()ed record */
+    size_t                      info_len;
+    ingest_record_t             rec;
+    uint64_t                    offset;
+    unsigned                    has_offset:1;
+
+    /* creation */
+    ingest_tus_create_t        *create;
+    ingest_tus_create_req_t     create_req;
+
+    /* PATCH and creation-with-upload */
+    ingest_tus_patch_req_t      patch_req;
+    ingest_tus_patch_t          patch;
+    uint64_t                    start_offset;
+    uint64_t                    limit;
+    uint64_t                    received;
+    uint64_t                    written;
+    ngx_http_tus_wbuf_t         wbuf[2];
+    ngx_uint_t                  fill;           /* buffer being filled */
+    ngx_http_tus_wbuf_t        *write_buf;      /* buffer in the thread */
+    ingest_cksum_algo_t         cksum_algo;
+    u_char                      cksum_want[INGEST_CKSUM_MAX_DIGEST];
+    ingest_cksum_t              cksum;
+    ngx_int_t                   body_rc;        /* reading failed with */
+    ngx_int_t                   final_status;
+    ngx_uint_t                  finals_completed;
+
+    unsigned                    in_thread:1;
+    unsigned                    reading:1;
+    unsigned                    body_started:1;
+    unsigned                    body_done:1;
+    unsigned                    write_failed:1;
+    unsigned                    too_much:1;
+    unsigned                    checksum_failed:1;
+    unsigned                    completed:1;
+    unsigned                    creating:1;
+    unsigned                    counted_active:1;
+    unsigned                    spool_failed:1;
+    unsigned                    blocked_on_disk:1;
+};
+
+
+typedef struct {
+    ngx_http_tus_main_conf_t   *tmcf;
+    ngx_uint_t                  removed;
+    ngx_uint_t                  failed;
+    time_t                      now;
+} ngx_http_tus_cleanup_t;
+
+
+static ngx_int_t ngx_http_tus_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_tus_read_headers(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+static ngx_int_t ngx_http_tus_options(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+static ngx_int_t ngx_http_tus_post(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+static ngx_int_t ngx_http_tus_patch(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+static ngx_int_t ngx_http_tus_post_op(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx, ngx_http_tus_thread_pt thread_handler,
+    ngx_http_tus_done_pt done_handler);
+static void ngx_http_tus_thread_handler(void *data, ngx_log_t *log);
+static void ngx_http_tus_thread_event_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_tus_set_paths(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+static void ngx_http_tus_cleanup(void *data);
+static void ngx_http_tus_count_finals(ngx_http_tus_ctx_t *ctx);
+
+static void ngx_http_tus_create_thread(ngx_http_tus_ctx_t *ctx);
+static void ngx_http_tus_create_done(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+static void ngx_http_tus_info_thread(ngx_http_tus_ctx_t *ctx);
+static void ngx_http_tus_head_done(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+static void ngx_http_tus_get_done(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+static void ngx_http_tus_delete_thread(ngx_http_tus_ctx_t *ctx);
+static void ngx_http_tus_delete_done(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+static void ngx_http_tus_patch_thread(ngx_http_tus_ctx_t *ctx);
+static void ngx_http_tus_patch_done(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+
+static void ngx_http_tus_start_body(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+static void ngx_http_tus_body_handler(ngx_http_request_t *r);
+static void ngx_http_tus_read_handler(ngx_http_request_t *r);
+static void ngx_http_tus_process_body(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+static void ngx_http_tus_flush(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+static void ngx_http_tus_write_thread(ngx_http_tus_ctx_t *ctx);
+static void ngx_http_tus_write_done(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+static void ngx_http_tus_finish_thread(ngx_http_tus_ctx_t *ctx);
+static void ngx_http_tus_finish_done(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+
+static ngx_int_t ngx_http_tus_load_record(ngx_http_tus_ctx_t *ctx,
+    const char *path);
+static ngx_int_t ngx_http_tus_save_record(ngx_http_tus_store_conf_t *sc,
+    const char *path, ingest_record_t *rec, ngx_http_ingest_err_t *e);
+static ngx_int_t ngx_http_tus_complete(ngx_http_tus_store_conf_t *sc,
+    u_char *id, const char *data_path, const char *info_path,
+    ingest_record_t *rec, ngx_fd_t fd, time_t now,
+    ngx_http_ingest_err_t *e);
+static ngx_int_t ngx_http_tus_write_job(ngx_http_tus_store_conf_t *sc,
+    u_char *id, const char *data_path, ingest_record_t *rec, uint64_t size,
+    ngx_http_ingest_err_t *e);
+static ngx_int_t ngx_http_tus_assemble(ngx_http_tus_store_conf_t *sc,
+    u_char *final_id, time_t now, ngx_http_ingest_err_t *e);
+static ngx_uint_t ngx_http_tus_notify_finals(ngx_http_tus_store_conf_t *sc,
+    u_char *id, time_t now);
+
+static ngx_int_t ngx_http_tus_respond(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx, ngx_uint_t status, const char *reason);
+static ngx_int_t ngx_http_tus_reject(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx, ingest_tus_rc_t rc);
+static void ngx_http_tus_finalize(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx, ngx_int_t rc);
+static ngx_int_t ngx_http_tus_server_error(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+static ngx_int_t ngx_http_tus_add_header(ngx_http_request_t *r,
+    const char *name, u_char *value, size_t len);
+static ngx_int_t ngx_http_tus_add_common(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+static ngx_int_t ngx_http_tus_add_expires(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
+static ngx_int_t ngx_http_tus_add_offset(ngx_http_request_t *r,
+    uint64_t offset);
+static ngx_int_t ngx_http_tus_url(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx, u_char *id, ngx_str_t *url);
+static ngx_int_t ngx_http_tus_send_empty(ngx_http_request_t *r,
+    ngx_uint_t status);
+
+static ngx_int_t ngx_http_tus_log_handler(ngx_http_request_t *r);
+static void ngx_http_tus_cleanup_timer(ngx_event_t *ev);
+static void ngx_http_tus_cleanup_thread(void *data, ngx_log_t *log);
+static void ngx_http_tus_cleanup_done(ngx_event_t *ev);
+static void ngx_http_tus_cleanup_store(ngx_http_tus_store_conf_t *sc,
+    ngx_http_tus_cleanup_t *cl);
+
+static void *ngx_http_tus_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_tus_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_tus_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_tus_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_tus_set_off_size(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_tus_set_expiration(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_tus_set_spool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_tus_set_cors(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_tus_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_tus_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_tus_init_process(ngx_cycle_t *cycle);
+
+
+static ngx_str_t  ngx_http_tus_header_names[NGX_HTTP_TUS_H_LAST] = {
+    ngx_string("Tus-Resumable"),
+    ngx_string("Upload-Offset"),
+    ngx_string("Upload-Length"),
+    ngx_string("Upload-Defer-Length"),
+    ngx_string("Upload-Metadata"),
+    ngx_string("Upload-Checksum"),
+    ngx_string("Upload-Concat"),
+    ngx_string("X-HTTP-Method-Override"),
+    ngx_string("Origin"),
+    ngx_string("Access-Control-Request-Method"),
+    ngx_string("X-Forwarded-Proto"),
+    ngx_string("X-Forwarded-Host"),
+    ngx_string("Forwarded")
+};
+
+
+static ngx_http_tus_cleanup_t  *ngx_http_tus_cleaner;
+static ngx_event_t              ngx_http_tus_cleanup_event;
+static ngx_thread_task_t       *ngx_http_tus_cleanup_task;
+
+
+static ngx_command_t  ngx_http_tus_commands[] = {
+
+    { ngx_string("tus"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_tus_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("tus_base_uri"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_tus_loc_conf_t, base_uri),
+      NULL },
+
+    { ngx_string("tus_store"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_tus_loc_conf_t, sc.store),
+      NULL },
+
+    { ngx_string("tus_spool"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_tus_set_spool,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("tus_spool_profile"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_tus_loc_conf_t, sc.profile),
+      NULL },
+
+    { ngx_string("tus_webhook"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_tus_loc_conf_t, sc.webhook),
+      NULL },
+
+    { ngx_string("tus_max_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_tus_set_off_size,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_tus_loc_conf_t, max_size),
+      NULL },
+
+    { ngx_string("tus_expiration"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_tus_set_expiration,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_tus_loc_conf_t, sc.expiration),
+      NULL },
+
+    { ngx_string("tus_cleanup_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_tus_main_conf_t, cleanup_interval),
+      NULL },
+
+    { ngx_string("tus_buffer_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_tus_loc_conf_t, buffer_size),
+      NULL },
+
+    { ngx_string("tus_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_tus_loc_conf_t, thread_pool_name),
+      NULL },
+
+    { ngx_string("tus_behind_proxy"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_tus_loc_conf_t, behind_proxy),
+      NULL },
+
+    { ngx_string("tus_location_base"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_tus_loc_conf_t, location_base),
+      NULL },
+
+    { ngx_string("tus_cors_origin"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_tus_set_cors,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_tus_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_tus_postconfiguration,        /* postconfiguration */
+
+    ngx_http_tus_create_main_conf,         /* create main configuration */
+    ngx_http_tus_init_main_conf,           /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_tus_create_loc_conf,          /* create location configuration */
+    ngx_http_tus_merge_loc_conf            /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_tus_module = {
+    NGX_MODULE_V1,
+    &ngx_http_tus_module_ctx,              /* module context */
+    ngx_http_tus_commands,                 /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    ngx_http_tus_init_module,              /* init module */
+    ngx_http_tus_init_process,             /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/* Context: event loop */
+
+static ngx_int_t
+ngx_http_tus_handler(ngx_http_request_t *r)
+{
+    size_t                    len;
+    u_char                   *p;
+    ngx_int_t                 rc;
+    ngx_str_t                *ov;
+    ngx_uint_t                collection;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_tus_ctx_t       *ctx;
+    ngx_http_tus_loc_conf_t  *tlcf;
+
+    tlcf = ngx_http_get_module_loc_conf(r, ngx_http_tus_module);
+
+    if (!tlcf->enable) {
+        return NGX_DECLINED;
+    }
+
+    if (r != r->main) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_tus_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    ctx->conf = tlcf;
+    ctx->fd = NGX_INVALID_FILE;
+    ctx->start = ngx_current_msec;
+    ctx->now = ngx_time();
+    ctx->method = r->method;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_tus_cleanup;
+    cln->data = ctx;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_tus_module);
+
+    rc = ngx_http_tus_read_headers(r, ctx);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* X-HTTP-Method-Override for clients that can only send POST */
+
+    ov = &ctx->hdr[NGX_HTTP_TUS_H_OVERRIDE];
+
+    if (ov->data != NULL && r->method == NGX_HTTP_POST) {
+
+        if (ov->len == 5 && ngx_strncasecmp(ov->data, (u_char *) "PATCH", 5)
+                            == 0)
+        {
+            ctx->method = NGX_HTTP_PATCH;
+
+        } else if (ov->len == 6
+                   && ngx_strncasecmp(ov->data, (u_char *) "DELETE", 6) == 0)
+        {
+            ctx->method = NGX_HTTP_DELETE;
+
+        } else if (ov->len == 4
+                   && ngx_strncasecmp(ov->data, (u_char *) "HEAD", 4) == 0)
+        {
+            ctx->method = NGX_HTTP_HEAD;
+
+        } else if (ov->len == 4
+                   && ngx_strncasecmp(ov->data, (u_char *) "POST", 4) == 0)
+        {
+            ctx->method = NGX_HTTP_POST;
+
+        } else {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "tus: unsupported X-HTTP-Method-Override \"%V\"",
+                          ov);
+            return ngx_http_tus_respond(r, ctx, NGX_HTTP_BAD_REQUEST,
+                                 "unsupported X-HTTP-Method-Override value");
+        }
+    }
+
+    /* the location prefix is the collection, "<prefix><id>" an upload */
+
+    if (r->uri.len < tlcf->base_uri.len
+        || ngx_strncmp(r->uri.data, tlcf->base_uri.data, tlcf->base_uri.len)
+           != 0)
+    {
+        return ngx_http_tus_respond(r, ctx, NGX_HTTP_NOT_FOUND,
+                                    "not a tus endpoint URL");
+    }
+
+    p = r->uri.data + tlcf->base_uri.len;
+    len = r->uri.len - tlcf->base_uri.len;
+
+    collection = (len == 0);
+
+    if (!collection) {
+        if (!ingest_id_valid(p, len)) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "tus: \"%V\" is not an upload URL", &r->uri);
+            return ngx_http_tus_respond(r, ctx, NGX_HTTP_NOT_FOUND,
+                                        "no such upload");
+        }
+
+        ngx_memcpy(ctx->id, p, INGEST_ID_LEN);
+
+        if (ngx_http_tus_set_paths(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ctx->method == NGX_HTTP_OPTIONS) {
+        return ngx_http_tus_options(r, ctx);
+    }
+
+    if (ctx->method != NGX_HTTP_GET) {
+        p = ctx->hdr[NGX_HTTP_TUS_H_RESUMABLE].data;
+
+        if (p == NULL
+            || ingest_tus_check_version(p,
+                                   ctx->hdr[NGX_HTTP_TUS_H_RESUMABLE].len)
+               != INGEST_TUS_OK)
+        {
+            if (ngx_http_tus_add_header(r, "Tus-Version",
+                                        (u_char *) INGEST_TUS_VERSION,
+                                        sizeof(INGEST_TUS_VERSION) - 1)
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            return ngx_http_tus_reject(r, ctx, INGEST_TUS_BAD_VERSION);
+        }
+    }
+
+    if (collection) {
+        if (ctx->method == NGX_HTTP_POST) {
+            return ngx_http_tus_post(r, ctx);
+        }
+
+        if (ngx_http_tus_add_header(r, "Allow", (u_char *) "OPTIONS, POST",
+                                    sizeof("OPTIONS, POST") - 1)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_tus_reject(r, ctx, INGEST_TUS_METHOD_NOT_ALLOWED);
+    }
+
+    switch (ctx->method) {
+
+    case NGX_HTTP_HEAD:
+        rc = ngx_http_tus_post_op(r, ctx, ngx_http_tus_info_thread,
+                                  ngx_http_tus_head_done);
+        break;
+
+    case NGX_HTTP_GET:
+        rc = ngx_http_tus_post_op(r, ctx, ngx_http_tus_info_thread,
+                                  ngx_http_tus_get_done);
+        break;
+
+    case NGX_HTTP_PATCH:
+        return ngx_http_tus_patch(r, ctx);
+
+    case NGX_HTTP_DELETE:
+        rc = ngx_http_tus_post_op(r, ctx, ngx_http_tus_delete_thread,
+                                  ngx_http_tus_delete_done);
+        break;
+
+    default:
+        if (ngx_http_tus_add_header(r, "Allow",
+                        (u_char *) "OPTIONS, HEAD, GET, PATCH, DELETE",
+                        sizeof("OPTIONS, HEAD, GET, PATCH, DELETE") - 1)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_tus_reject(r, ctx, INGEST_TUS_METHOD_NOT_ALLOWED);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_tus_read_headers(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    ngx_uint_t        i, k;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        for (k = 0; k < NGX_HTTP_TUS_H_LAST; k++) {
+            if (h[i].key.len != ngx_http_tus_header_names[k].len
+                || ngx_strncasecmp(h[i].key.data,
+                                   ngx_http_tus_header_names[k].data,
+                                   h[i].key.len)
+                   != 0)
+            {
+                continue;
+            }
+
+            if (ctx->hdr[k].data != NULL) {
+                if (k >= NGX_HTTP_TUS_H_ORIGIN) {
+                    /* proxies may repeat these; the first one wins */
+                    break;
+                }
+
+                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                              "tus: duplicate \"%V\" header",
+                              &ngx_http_tus_header_names[k]);
+                return ngx_http_tus_respond(r, ctx, NGX_HTTP_BAD_REQUEST,
+                                            "duplicate tus header");
+            }
+
+            ctx->hdr[k] = h[i].value;
+            break;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_tus_set_paths(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    size_t      size;
+    ngx_str_t  *store;
+
+    store = &ctx->conf->sc.store;
+    size = store->len + INGEST_ID_LEN + sizeof("/.finals");
+
+    ctx->data_path = ngx_pnalloc(r->pool, 3 * size);
+    if (ctx->data_path == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->info_path = ctx->data_path + size;
+    ctx->finals_path = ctx->info_path + size;
+
+    (void) ngx_http_ingest_path(ctx->data_path, size, store, ctx->id, "");
+    (void) ngx_http_ingest_path(ctx->info_path, size, store, ctx->id, ".info");
+    (void) ngx_http_ingest_path(ctx->finals_path, size, store, ctx->id,
+                                ".finals");
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_tus_options(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    u_char                   *p;
+    u_char                    buf[NGX_OFF_T_LEN];
+    ngx_int_t                 rc;
+    ngx_http_tus_loc_conf_t  *tlcf;
+
+    tlcf = ctx->conf;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_tus_add_header(r, "Tus-Version",
+                                (u_char *) INGEST_TUS_VERSION,
+                                sizeof(INGEST_TUS_VERSION) - 1)
+        != NGX_OK
+        || ngx_http_tus_add_header(r, "Tus-Extension",
+                                   (u_char *) INGEST_TUS_EXTENSIONS,
+                                   sizeof(INGEST_TUS_EXTENSIONS) - 1)
+           != NGX_OK
+        || ngx_http_tus_add_header(r, "Tus-Checksum-Algorithm",
+                              (u_char *) INGEST_TUS_CHECKSUM_ALGORITHMS,
+                              sizeof(INGEST_TUS_CHECKSUM_ALGORITHMS) - 1)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (tlcf->max_size > 0) {
+        p = ngx_sprintf(buf, "%O", tlcf->max_size);
+
+        if (ngx_http_tus_add_header(r, "Tus-Max-Size", buf, p - buf)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (tlcf->cors_origins != NULL
+        && ctx->hdr[NGX_HTTP_TUS_H_ORIGIN].data != NULL
+        && ctx->hdr[NGX_HTTP_TUS_H_AC_METHOD].data != NULL)
+    {
+        /* CORS preflight */
+
+        if (ngx_http_tus_add_header(r, "Access-Control-Allow-Methods",
+                     (u_char *) "POST, HEAD, PATCH, OPTIONS, GET, DELETE",
+                     sizeof("POST, HEAD, PATCH, OPTIONS, GET, DELETE") - 1)
+            != NGX_OK
+            || ngx_http_tus_add_header(r, "Access-Control-Allow-Headers",
+                     (u_char *) "Authorization, Origin, X-Requested-With, "
+                     "X-Request-ID, X-HTTP-Method-Override, Content-Type, "
+                     "Upload-Length, Upload-Offset, Tus-Resumable, "
+                     "Upload-Metadata, Upload-Defer-Length, Upload-Concat, "
+                     "Upload-Checksum",
+                     sizeof("Authorization, Origin, X-Requested-With, "
+                     "X-Request-ID, X-HTTP-Method-Override, Content-Type, "
+                     "Upload-Length, Upload-Offset, Tus-Resumable, "
+                     "Upload-Metadata, Upload-Defer-Length, Upload-Concat, "
+                     "Upload-Checksum") - 1)
+               != NGX_OK
+            || ngx_http_tus_add_header(r, "Access-Control-Max-Age",
+                                       (u_char *) "86400", 5)
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ngx_http_tus_add_common(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_tus_send_empty(r, NGX_HTTP_NO_CONTENT);
+}
+
+
+/* Context: event loop */
+
+static ngx_int_t
+ngx_http_tus_post(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    u_char                   *p;
+    size_t                    i;
+    u_char                    rnd[INGEST_ID_RAND_BYTES];
+    ngx_http_tus_loc_conf_t  *tlcf;
+    ingest_tus_rc_t           trc;
+    ingest_tus_create_req_t  *req;
+
+    tlcf = ctx->conf;
+
+    ctx->create = ngx_pcalloc(r->pool, sizeof(ingest_tus_create_t));
+    if (ctx->create == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    req = &ctx->create_req;
+
+    req->upload_length.data = ctx->hdr[NGX_HTTP_TUS_H_LENGTH].data;
+    req->upload_length.len = ctx->hdr[NGX_HTTP_TUS_H_LENGTH].len;
+    req->defer_length.data = ctx->hdr[NGX_HTTP_TUS_H_DEFER].data;
+    req->defer_length.len = ctx->hdr[NGX_HTTP_TUS_H_DEFER].len;
+    req->metadata.data = ctx->hdr[NGX_HTTP_TUS_H_METADATA].data;
+    req->metadata.len = ctx->hdr[NGX_HTTP_TUS_H_METADATA].len;
+    req->concat.data = ctx->hdr[NGX_HTTP_TUS_H_CONCAT].data;
+    req->concat.len = ctx->hdr[NGX_HTTP_TUS_H_CONCAT].len;
+    req->content_length = r->headers_in.chunked
+                          ? -1 : r->headers_in.content_length_n;
+    req->max_size = (uint64_t) tlcf->max_size;
+
+    trc = ingest_tus_create_check(req, ctx->create);
+    if (trc != INGEST_TUS_OK) {
+        return ngx_http_tus_reject(r, ctx, trc);
+    }
+
+    if (r->headers_in.chunked || r->headers_in.content_length_n > 0) {
+
+        if (r->headers_in.content_type == NULL
+            || ingest_tus_check_content_type(
+                                   r->headers_in.content_type->value.data,
+                                   r->headers_in.content_type->value.len)
+               != INGEST_TUS_OK)
+        {
+            return ngx_http_tus_reject(r, ctx, INGEST_TUS_BAD_CONTENT_TYPE);
+        }
+
+        if (ctx->create->concat == INGEST_TUS_CONCAT_FINAL) {
+            return ngx_http_tus_respond(r, ctx, NGX_HTTP_BAD_REQUEST,
+                              "a final concatenation cannot carry a body");
+        }
+
+        ctx->creating = 1;
+    }
+
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                      "tus: RAND_bytes() failed");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ingest_id_format(rnd, ctx->id);
+
+    if (ngx_http_tus_set_paths(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the record that will be written */
+
+    ctx->rec.protocol = INGEST_PROTO_TUS;
+    ctx->rec.length = ctx->create->length;
+    ctx->rec.deferred = ctx->create->deferred;
+    ctx->rec.state = INGEST_STATE_OPEN;
+    ctx->rec.concat = ctx->create->concat;
+    ctx->rec.created = ctx->now;
+    ctx->rec.expires = tlcf->sc.expiration ? ctx->now + tlcf->sc.expiration
+                                           : 0;
+
+    if (req->metadata.data != NULL) {
+        ctx->rec.metadata = req->metadata;
+    }
+
+    if (ctx->create->concat == INGEST_TUS_CONCAT_FINAL) {
+        p = ngx_pnalloc(r->pool, ctx->create->nparts * (INGEST_ID_LEN + 1));
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->rec.parts.data = p;
+        ctx->rec.parts.len = ctx->create->nparts * (INGEST_ID_LEN + 1) - 1;
+
+        for (i = 0; i < ctx->create->nparts; i++) {
+            p = ngx_cpymem(p, ctx->create->parts + i * INGEST_ID_LEN,
+                           INGEST_ID_LEN);
+            *p++ = ' ';
+        }
+
+        ctx->rec.state = INGEST_STATE_PENDING;
+        ctx->rec.deferred = 1;
+    }
+
+    if (ngx_http_tus_post_op(r, ctx, ngx_http_tus_create_thread,
+                             ngx_http_tus_create_done)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+/* Context: thread pool */
+
+static void
+ngx_http_tus_create_thread(ngx_http_tus_ctx_t *ctx)
+{
+    int                         fd;
+    size_t                      i, size;
+    u_char                     *pid, *buf;
+    uint64_t                    total;
+    ngx_int_t                   rc, all_complete, all_known;
+    ingest_record_t             part;
+    ngx_http_ingest_err_t      *e;
+    ngx_http_tus_store_conf_t  *sc;
+    u_char                      path[NGX_MAX_PATH];
+
+    e = &ctx->err;
+    sc = &ctx->conf->sc;
+
+    /* a final concatenation: every part must exist and be partial */
+
+    all_complete = 1;
+    all_known = 1;
+    total = 0;
+
+    if (ctx->rec.concat == INGEST_TUS_CONCAT_FINAL) {
+
+        for (i = 0; i < ctx->create->nparts; i++) {
+            pid = ctx->create->parts + i * INGEST_ID_LEN;
+
+            (void) ngx_http_ingest_path(path, sizeof(path), &sc->store, pid,
+                                        ".info");
+
+            buf = ngx_http_ingest_read_small((char *) path,
+                                             INGEST_RECORD_MAX, &size, e);
+            if (buf == NULL) {
+                if (e->err == ENOENT) {
+                    e->err = 0;
+                    ctx->result = NGX_HTTP_TUS_REJECT;
+                    ctx->tus_rc = INGEST_TUS_PARTIAL_NOT_FOUND;
+                    return;
+                }
+
+                ctx->result = NGX_ERROR;
+                return;
+            }
+
+            if (ingest_record_parse(&part, buf, size) != 0) {
+                free(buf);
+                errno = EINVAL;
+                ngx_http_ingest_set_err(e, "parsing a partial's record");
+                ctx->result = NGX_ERROR;
+                return;
+            }
+
+            if (part.concat != INGEST_TUS_CONCAT_PARTIAL) {
+                free(buf);
+                ctx->result = NGX_HTTP_TUS_REJECT;
+                ctx->tus_rc = INGEST_TUS_PARTIAL_NOT_PARTIAL;
+                return;
+            }
+
+            if (ingest_record_expired(&part, ctx->now)
+                && part.state != INGEST_STATE_COMPLETE)
+            {
+                free(buf);
+                ctx->result = NGX_HTTP_TUS_REJECT;
+                ctx->tus_rc = INGEST_TUS_PARTIAL_NOT_FOUND;
+                return;
+            }
+
+            if (part.state != INGEST_STATE_COMPLETE) {
+                all_complete = 0;
+            }
+
+            if (part.deferred) {
+                all_known = 0;
+
+            } else {
+                total += part.length;
+            }
+
+            free(buf);
+        }
+
+        if (all_known) {
+            if (ctx->conf->max_size && total > (uint64_t) ctx->conf->max_size)
+            {
+                ctx->result = NGX_HTTP_TUS_REJECT;
+                ctx->tus_rc = INGEST_TUS_TOO_LARGE;
+                return;
+            }
+
+            ctx->rec.deferred = 0;
+            ctx->rec.length = total;
+        }
+    }
+
+    fd = open((char *) ctx->data_path, O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC, 0640);
+    if (fd == -1) {
+        ngx_http_ingest_set_err(e, "open() of a new upload");
+        ctx->result = NGX_ERROR;
+        return;
+    }
+
+    ctx->fd = fd;
+
+    if (ctx->creating) {
+        rc = ngx_http_ingest_lock(fd, 0, e);
+        if (rc != NGX_OK) {
+            /* a file nobody else knows of cannot be locked elsewhere */
+            if (rc == NGX_BUSY) {
+                errno = EDEADLK;
+                ngx_http_ingest_set_err(e, "lock of a new upload");
+            }
+
+            goto failed;
+        }
+    }
+
+    if (ngx_http_tus_save_record(sc, (char *) ctx->info_path, &ctx->rec, e)
+        != NGX_OK)
+    {
+        goto failed;
+    }
+
+    ctx->result = NGX_OK;
+
+    if (ctx->rec.concat != INGEST_TUS_CONCAT_FINAL) {
+
+        if (!ctx->creating && !ctx->rec.deferred && ctx->rec.length == 0) {
+            /* an empty upload is complete at once */
+            if (ngx_http_tus_complete(sc, ctx->id, (char *) ctx->data_path,
+                                      (char *) ctx->info_path, &ctx->rec, fd,
+                                      ctx->now, e)
+                != NGX_OK)
+            {
+                ctx->spool_failed = 1;
+            }
+
+            ctx->completed = 1;
+        }
+
+        if (!ctx->creating) {
+            (void) close(fd);
+            ctx->fd = NGX_INVALID_FILE;
+        }
+
+        return;
+    }
+
+    (void) close(fd);
+    ctx->fd = NGX_INVALID_FILE;
+
+    /*
+     * Register the final with each partial, then try to assemble: a
+     * partial that completes concurrently either sees the registration
+     * or has already been seen complete by the assembly below.
+     */
+
+    if (!all_complete) {
+        for (i = 0; i < ctx->create->nparts; i++) {
+            pid = ctx->create->parts + i * INGEST_ID_LEN;
+
+            (void) ngx_http_ingest_path(path, sizeof(path), &sc->store, pid,
+                                        ".finals");
+
+            fd = open((char *) path, O_WRONLY|O_CREAT|O_APPEND|O_CLOEXEC,
+                      0640);
+            if (fd == -1) {
+                ngx_http_ingest_set_err(e, "open() of a .finals file");
+                ctx->result = NGX_ERROR;
+                return;
+            }
+
+            if (write(fd, ctx->id, INGEST_ID_LEN + 1) != INGEST_ID_LEN + 1) {
+                ngx_http_ingest_set_err(e, "write() of a .finals file");
+                (void) close(fd);
+                ctx->result = NGX_ERROR;
+                return;
+            }
+
+            (void) close(fd);
+        }
+    }
+
+    rc = ngx_http_tus_assemble(sc, ctx->id, ctx->now, e);
+
+    if (rc == NGX_OK) {
+        ctx->completed = 1;
+
+    } else if (rc == NGX_ERROR) {
+        ctx->result = NGX_ERROR;
+    }
+
+    return;
+
+failed:
+
+    (void) unlink((char *) ctx->data_path);
+    (void) close(fd);
+    ctx->fd = NGX_INVALID_FILE;
+    ctx->result = NGX_ERROR;
+}
+
+
+/* Context: event loop */
+
+static void
+ngx_http_tus_create_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    ngx_str_t  url;
+
+    if (ctx->result == NGX_HTTP_TUS_REJECT) {
+        ngx_http_tus_finalize(r, ctx, ngx_http_tus_reject(r, ctx, ctx->tus_rc));
+        return;
+    }
+
+    if (ctx->result != NGX_OK) {
+        ngx_http_tus_finalize(r, ctx, ngx_http_tus_server_error(r, ctx));
+        return;
+    }
+
+    ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_CREATED, 1);
+
+    if (ctx->completed) {
+        ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_COMPLETED, 1);
+        ngx_http_ingest_metric_add(ctx->spool_failed
+                                   ? NGX_HTTP_INGEST_M_TUS_SPOOL_ERRORS
+                                   : NGX_HTTP_INGEST_M_TUS_SPOOL_JOBS,
+                                   ctx->conf->sc.spool.len ? 1 : 0);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "tus: upload %s created", ctx->id);
+
+    if (ctx->creating) {
+        /* creation-with-upload: the body goes in like a PATCH at 0 */
+        ctx->start_offset = 0;
+        ctx->limit = ctx->rec.deferred
+                     ? (ctx->conf->max_size ? (uint64_t) ctx->conf->max_size
+                                            : INGEST_MAX_OFF)
+                     : ctx->rec.length;
+        ngx_http_tus_start_body(r, ctx);
+        return;
+    }
+
+    if (ngx_http_tus_url(r, ctx, ctx->id, &url) != NGX_OK
+        || ngx_http_tus_add_header(r, "Location", url.data, url.len) != NGX_OK
+        || ngx_http_tus_add_expires(r, ctx) != NGX_OK
+        || ngx_http_tus_add_common(r, ctx) != NGX_OK)
+    {
+        ngx_http_tus_finalize(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_tus_finalize(r, ctx,
+                          ngx_http_tus_send_empty(r, NGX_HTTP_CREATED));
+}
+
+
+/*
+ * Reads the record and the data size of ctx->id.
+ * Context: thread pool
+ */
+
+static void
+ngx_http_tus_info_thread(ngx_http_tus_ctx_t *ctx)
+{
+    ngx_int_t               rc;
+    struct stat             st;
+    ngx_http_ingest_err_t  *e;
+
+    e = &ctx->err;
+
+    rc = ngx_http_tus_load_record(ctx, (char *) ctx->info_path);
+    if (rc != NGX_OK) {
+        ctx->result = rc;
+        return;
+    }
+
+    if (ctx->rec.state == INGEST_STATE_PENDING) {
+        /* concatenation-unfinished: maybe the parts are done by now */
+
+        rc = ngx_http_tus_assemble(&ctx->conf->sc, ctx->id, ctx->now, e);
+        if (rc == NGX_ERROR) {
+            ctx->result = NGX_ERROR;
+            return;
+        }
+
+        if (rc == NGX_OK) {
+            ctx->finals_completed = 1;
+            free(ctx->info);
+            ctx->info = NULL;
+
+            rc = ngx_http_tus_load_record(ctx, (char *) ctx->info_path);
+            if (rc != NGX_OK) {
+                ctx->result = rc;
+                return;
+            }
+        }
+    }
+
+    ctx->fd = open((char *) ctx->data_path, O_RDONLY|O_CLOEXEC);
+    if (ctx->fd == -1) {
+        if (errno == ENOENT) {
+            ctx->result = NGX_HTTP_TUS_NOT_FOUND;
+            return;
+        }
+
+        ngx_http_ingest_set_err(e, "open() of upload data");
+        ctx->result = NGX_ERROR;
+        return;
+    }
+
+    if (fstat(ctx->fd, &st) == -1) {
+        ngx_http_ingest_set_err(e, "fstat() of upload data");
+        ctx->result = NGX_ERROR;
+        return;
+    }
+
+    ctx->offset = (uint64_t) st.st_size;
+
+    if (ctx->rec.has_verify && ctx->rec.verify < ctx->offset) {
+        /* bytes of an unverified checksummed PATCH do not count */
+        ctx->offset = ctx->rec.verify;
+    }
+
+    if (!ctx->rec.deferred && ctx->offset > ctx->rec.length) {
+        ctx->offset = ctx->rec.length;
+    }
+
+    ctx->has_offset = (ctx->rec.state != INGEST_STATE_PENDING);
+    ctx->result = NGX_OK;
+}
+
+
+/* Context: event loop */
+
+static void
+ngx_http_tus_head_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    u_char           *p, *last;
+    size_t            i, n, len;
+    ngx_str_t         url;
+    ingest_record_t  *rec;
+    u_char            buf[NGX_OFF_T_LEN];
+
+    ngx_http_tus_count_finals(ctx);
+
+    if (ctx->result == NGX_HTTP_TUS_NOT_FOUND) {
+        ngx_http_tus_finalize(r, ctx,
+                              ngx_http_tus_reject(r, ctx,
+                                                  INGEST_TUS_NOT_FOUND));
+        return;
+    }
+
+    if (ctx->result != NGX_OK) {
+        ngx_http_tus_finalize(r, ctx, ngx_http_tus_server_error(r, ctx));
+        return;
+    }
+
+    rec = &ctx->rec;
+
+    if (rec->state != INGEST_STATE_COMPLETE
+        && ingest_record_expired(rec, ctx->now))
+    {
+        ngx_http_tus_finalize(r, ctx,
+                              ngx_http_tus_reject(r, ctx, INGEST_TUS_GONE));
+        return;
+    }
+
+    if (ctx->has_offset && ngx_http_tus_add_offset(r, ctx->offset) != NGX_OK)
+    {
+        goto failed;
+    }
+
+    if (rec->deferred) {
+        if (ngx_http_tus_add_header(r, "Upload-Defer-Length",
+                                    (u_char *) "1", 1)
+            != NGX_OK)
+        {
+            goto failed;
+        }
+
+    } else {
+        p = ngx_sprintf(buf, "%uL", rec->length);
+
+        if (ngx_http_tus_add_header(r, "Upload-Length", buf, p - buf)
+            != NGX_OK)
+        {
+            goto failed;
+        }
+    }
+
+    if (rec->metadata.len
+        && ngx_http_tus_add_header(r, "Upload-Metadata",
+                                   (u_char *) rec->metadata.data,
+                                   rec->metadata.len)
+           != NGX_OK)
+    {
+        goto failed;
+    }
+
+    if (rec->concat == INGEST_TUS_CONCAT_PARTIAL) {
+        if (ngx_http_tus_add_header(r, "Upload-Concat", (u_char *) "partial",
+                                    sizeof("partial") - 1)
+            != NGX_OK)
+        {
+            goto failed;
+        }
+
+    } else if (rec->concat == INGEST_TUS_CONCAT_FINAL) {
+        n = ingest_record_nparts(rec);
+
+        if (ngx_http_tus_url(r, ctx, (u_char *) ingest_record_part(rec, 0),
+                             &url)
+            != NGX_OK)
+        {
+            goto failed;
+        }
+
+        len = sizeof("final;") - 1 + n * (url.len + 1);
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            goto failed;
+        }
+
+        last = ngx_cpymem(p, "final;", sizeof("final;") - 1);
+
+        for (i = 0; i < n; i++) {
+            if (ngx_http_tus_url(r, ctx,
+                                 (u_char *) ingest_record_part(rec, i), &url)
+                != NGX_OK)
+            {
+                goto failed;
+            }
+
+            if (i) {
+                *last++ = ' ';
+            }
+
+            last = ngx_cpymem(last, url.data, url.len);
+        }
+
+        if (ngx_http_tus_add_header(r, "Upload-Concat", p, last - p)
+            != NGX_OK)
+        {
+            goto failed;
+        }
+    }
+
+    if (ngx_http_tus_add_expires(r, ctx) != NGX_OK
+        || ngx_http_tus_add_header(r, "Cache-Control", (u_char *) "no-store",
+                                   sizeof("no-store") - 1)
+           != NGX_OK
+        || ngx_http_tus_add_common(r, ctx) != NGX_OK)
+    {
+        goto failed;
+    }
+
+    r->header_only = 1;
+
+    ngx_http_tus_finalize(r, ctx, ngx_http_tus_send_empty(r, NGX_HTTP_OK));
+    return;
+
+failed:
+
+    ngx_http_tus_finalize(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+}
+
+
+static ngx_int_t
+ngx_http_tus_media_type_ok(u_char *p, size_t len)
+{
+    size_t      i;
+    ngx_uint_t  slash;
+
+    static const char  *tspecials = "()<>@,;:\\\"/[]?={} \t";
+
+    if (len == 0 || len > 127) {
+        return 0;
+    }
+
+    slash = 0;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] == '/') {
+            if (slash || i == 0 || i == len - 1) {
+                return 0;
+            }
+
+            slash = 1;
+            continue;
+        }
+
+        if (p[i] <= 0x20 || p[i] >= 0x7f || strchr(tspecials, p[i]) != NULL)
+        {
+            return 0;
+        }
+    }
+
+    return slash;
+}
+
+
+/* Context: event loop */
+
+static void
+ngx_http_tus_get_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    u_char              *p, *q, *last;
+    ssize_t              n;
+    ngx_fd_t             fd;
+    ngx_int_t            rc;
+    ngx_buf_t           *b;
+    ngx_uint_t           i;
+    ngx_chain_t          out;
+    ingest_record_t     *rec;
+    ngx_pool_cleanup_t  *cln;
+    ngx_pool_cleanup_file_t  *clnf;
+    u_char               type[128];
+    u_char               name[256];
+
+    ngx_http_tus_count_finals(ctx);
+
+    if (ctx->result == NGX_HTTP_TUS_NOT_FOUND) {
+        ngx_http_tus_finalize(r, ctx,
+                              ngx_http_tus_reject(r, ctx,
+                                                  INGEST_TUS_NOT_FOUND));
+        return;
+    }
+
+    if (ctx->result != NGX_OK) {
+        ngx_http_tus_finalize(r, ctx, ngx_http_tus_server_error(r, ctx));
+        return;
+    }
+
+    rec = &ctx->rec;
+
+    if (rec->state != INGEST_STATE_COMPLETE) {
+        ngx_http_tus_finalize(r, ctx,
+                              ngx_http_tus_reject(r, ctx,
+                                  ingest_record_expired(rec, ctx->now)
+                                  ? INGEST_TUS_GONE
+                                  : INGEST_TUS_NOT_COMPLETE));
+        return;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        ngx_http_tus_finalize(r, ctx, rc);
+        return;
+    }
+
+    /* the response owns the descriptor from here */
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_pool_cleanup_file_t));
+    if (cln == NULL) {
+        goto failed;
+    }
+
+    cln->handler = ngx_pool_cleanup_file;
+    clnf = cln->data;
+    clnf->fd = ctx->fd;
+    clnf->name = ctx->data_path;
+    clnf->log = r->pool->log;
+
+    fd = ctx->fd;
+    ctx->fd = NGX_INVALID_FILE;
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        goto failed;
+    }
+
+    b->file = ngx_pcalloc(r->pool, sizeof(ngx_file_t));
+    if (b->file == NULL) {
+        goto failed;
+    }
+
+    b->file->fd = fd;
+    b->file->name.data = ctx->data_path;
+    b->file->name.len = ngx_strlen(ctx->data_path);
+    b->file->log = r->connection->log;
+    b->file->directio = 0;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = (off_t) ctx->offset;
+    r->headers_out.last_modified_time = (time_t) rec->created;
+
+    n = -1;
+
+    if (rec->metadata.len) {
+        n = ingest_tus_metadata_get(rec->metadata.data, rec->metadata.len,
+                                    "filetype", type, sizeof(type));
+        if (n <= 0) {
+            n = ingest_tus_metadata_get(rec->metadata.data, rec->metadata.len,
+                                        "contentType", type, sizeof(type));
+        }
+    }
+
+    if (n > 0 && ngx_http_tus_media_type_ok(type, n)) {
+        p = ngx_pnalloc(r->pool, n);
+        if (p == NULL) {
+            goto failed;
+        }
+
+        ngx_memcpy(p, type, n);
+        r->headers_out.content_type.data = p;
+        r->headers_out.content_type.len = n;
+
+    } else {
+        ngx_str_set(&r->headers_out.content_type, "application/octet-stream");
+    }
+
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    n = -1;
+
+    if (rec->metadata.len) {
+        n = ingest_tus_metadata_get(rec->metadata.data, rec->metadata.len,
+                                    "filename", name, sizeof(name));
+    }
+
+    if (n > 0) {
+        /* RFC 6266 filename*: percent-encode everything but attr-chars */
+
+        p = ngx_pnalloc(r->pool, sizeof("attachment; filename*=UTF-8''")
+                                 + 3 * n);
+        if (p == NULL) {
+            goto failed;
+        }
+
+        last = ngx_cpymem(p, "attachment; filename*=UTF-8''",
+                          sizeof("attachment; filename*=UTF-8''") - 1);
+
+        for (i = 0; i < (ngx_uint_t) n; i++) {
+            q = &name[i];
+
+            if ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z')
+                || (*q >= '0' && *q <= '9') || strchr("!#$&+-.^_`|~", *q))
+            {
+                *last++ = *q;
+
+            } else {
+                last = ngx_sprintf(last, "%%%02XD", (ngx_uint_t) *q);
+            }
+        }
+
+        if (ngx_http_tus_add_header(r, "Content-Disposition", p, last - p)
+            != NGX_OK)
+        {
+            goto failed;
+        }
+    }
+
+    if (ngx_http_tus_add_common(r, ctx) != NGX_OK) {
+        goto failed;
+    }
+
+    r->allow_ranges = 1;
+
+    if (ctx->offset == 0) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ngx_http_tus_finalize(r, ctx, rc);
+        return;
+    }
+
+    b->file_pos = 0;
+    b->file_last = (off_t) ctx->offset;
+    b->in_file = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    ngx_http_tus_finalize(r, ctx, ngx_http_output_filter(r, &out));
+    return;
+
+failed:
+
+    ngx_http_tus_finalize(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+}
+
+
+/* Context: thread pool */
+
+static void
+ngx_http_tus_delete_thread(ngx_http_tus_ctx_t *ctx)
+{
+    ngx_int_t               rc;
+    ngx_http_ingest_err_t  *e;
+
+    e = &ctx->err;
+
+    ctx->fd = open((char *) ctx->data_path, O_RDWR|O_CLOEXEC);
+    if (ctx->fd == -1) {
+        if (errno == ENOENT) {
+            ctx->result = NGX_HTTP_TUS_NOT_FOUND;
+            return;
+        }
+
+        ngx_http_ingest_set_err(e, "open() of upload data");
+        ctx->result = NGX_ERROR;
+        return;
+    }
+
+    rc = ngx_http_ingest_lock(ctx->fd, 0, e);
+    if (rc != NGX_OK) {
+        ctx->result = rc;
+        return;
+    }
+
+    rc = ngx_http_tus_load_record(ctx, (char *) ctx->info_path);
+    if (rc != NGX_OK) {
+        ctx->result = rc;
+        return;
+    }
+
+    if (unlink((char *) ctx->info_path) == -1) {
+        ngx_http_ingest_set_err(e, "unlink() of a record");
+        ctx->result = NGX_ERROR;
+        return;
+    }
+
+    (void) unlink((char *) ctx->data_path);
+    (void) unlink((char *) ctx->finals_path);
+
+    (void) close(ctx->fd);
+    ctx->fd = NGX_INVALID_FILE;
+
+    ctx->result = NGX_OK;
+}
+
+
+/* Context: event loop */
+
+static void
+ngx_http_tus_delete_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    switch (ctx->result) {
+
+    case NGX_OK:
+        ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_TERMINATED, 1);
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "tus: upload %s terminated", ctx->id);
+
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            ngx_http_tus_finalize(r, ctx, rc);
+            return;
+        }
+
+        if (ngx_http_tus_add_common(r, ctx) != NGX_OK) {
+            ngx_http_tus_finalize(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_tus_finalize(r, ctx,
+                              ngx_http_tus_send_empty(r, NGX_HTTP_NO_CONTENT));
+        return;
+
+    case NGX_HTTP_TUS_NOT_FOUND:
+        rc = ngx_http_tus_reject(r, ctx, INGEST_TUS_NOT_FOUND);
+        break;
+
+    case NGX_BUSY:
+        rc = ngx_http_tus_reject(r, ctx, INGEST_TUS_LOCKED);
+        break;
+
+    default:
+        rc = ngx_http_tus_server_error(r, ctx);
+        break;
+    }
+
+    ngx_http_tus_finalize(r, ctx, rc);
+}
+
+
+/* Context: event loop */
+
+static ngx_int_t
+ngx_http_tus_patch(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    ngx_str_t               *h;
+    ingest_tus_rc_t          trc;
+    ingest_tus_patch_req_t  *req;
+
+    if (r->headers_in.content_type == NULL
+        || ingest_tus_check_content_type(
+                                   r->headers_in.content_type->value.data,
+                                   r->headers_in.content_type->value.len)
+           != INGEST_TUS_OK)
+    {
+        return ngx_http_tus_reject(r, ctx, INGEST_TUS_BAD_CONTENT_TYPE);
+    }
+
+    if (ctx->hdr[NGX_HTTP_TUS_H_OFFSET].data == NULL) {
+        return ngx_http_tus_reject(r, ctx, INGEST_TUS_BAD_OFFSET);
+    }
+
+    h = &ctx->hdr[NGX_HTTP_TUS_H_CHECKSUM];
+
+    if (h->data != NULL) {
+        trc = ingest_tus_checksum_parse(h->data, h->len, &ctx->cksum_algo,
+                                        ctx->cksum_want);
+        if (trc != INGEST_TUS_OK) {
+            return ngx_http_tus_reject(r, ctx, trc);
+        }
+    }
+
+    req = &ctx->patch_req;
+
+    req->upload_offset.data = ctx->hdr[NGX_HTTP_TUS_H_OFFSET].data;
+    req->upload_offset.len = ctx->hdr[NGX_HTTP_TUS_H_OFFSET].len;
+    req->upload_length.data = ctx->hdr[NGX_HTTP_TUS_H_LENGTH].data;
+    req->upload_length.len = ctx->hdr[NGX_HTTP_TUS_H_LENGTH].len;
+    req->content_length = r->headers_in.chunked
+                          ? -1 : r->headers_in.content_length_n;
+    req->max_size = (uint64_t) ctx->conf->max_size;
+    req->now = ctx->now;
+
+    if (ngx_http_tus_post_op(r, ctx, ngx_http_tus_patch_thread,
+                             ngx_http_tus_patch_done)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+/*
+ * Opens and locks the upload, repairs an interrupted checksummed PATCH,
+ * applies the PATCH rules and records what must be known before data
+ * is written (a new length, the start of a checksummed part).
+ * Context: thread pool
+ */
+
+static void
+ngx_http_tus_patch_thread(ngx_http_tus_ctx_t *ctx)
+{
+    ngx_int_t                   rc, save;
+    struct stat                 st;
+    ingest_record_t            *rec;
+    ngx_http_ingest_err_t      *e;
+    ngx_http_tus_store_conf_t  *sc;
+
+    e = &ctx->err;
+    rec = &ctx->rec;
+    sc = &ctx->conf->sc;
+
+    ctx->fd = open((char *) ctx->data_path, O_RDWR|O_CLOEXEC);
+    if (ctx->fd == -1) {
+        if (errno == ENOENT) {
+            ctx->result = NGX_HTTP_TUS_NOT_FOUND;
+            return;
+        }
+
+        ngx_http_ingest_set_err(e, "open() of upload data");
+        ctx->result = NGX_ERROR;
+        return;
+    }
+
+    rc = ngx_http_ingest_lock(ctx->fd, 0, e);
+    if (rc != NGX_OK) {
+        ctx->result = rc;
+        return;
+    }
+
+    rc = ngx_http_tus_load_record(ctx, (char *) ctx->info_path);
+    if (rc != NGX_OK) {
+        ctx->result = rc;
+        return;
+    }
+
+    if (fstat(ctx->fd, &st) == -1) {
+        ngx_http_ingest_set_err(e, "fstat() of upload data");
+        ctx->result = NGX_ERROR;
+        return;
+    }
+
+    save = 0;
+
+    if (rec->has_verify) {
+        /* the writer of a checksummed part died before checking it */
+
+        if ((uint64_t) st.st_size > rec->verify) {
+            if (ftruncate(ctx->fd, (off_t) rec->verify) == -1) {
+                ngx_http_ingest_set_err(e, "ftruncate() of unverified data");
+                ctx->result = NGX_ERROR;
+                return;
+            }
+
+            st.st_size = (off_t) rec->verify;
+        }
+
+        rec->has_verify = 0;
+        save = 1;
+    }
+
+    ctx->offset = (uint64_t) st.st_size;
+    ctx->patch_req.current_offset = ctx->offset;
+
+    ctx->tus_rc = ingest_tus_patch_check(&ctx->patch_req, rec, &ctx->patch);
+
+    if (ctx->tus_rc == INGEST_TUS_OK) {
+        if (ctx->patch.set_length) {
+            rec->deferred = 0;
+            rec->length = ctx->patch.new_length;
+            save = 1;
+        }
+
+        if (ctx->cksum_algo != INGEST_CKSUM_NONE) {
+            rec->has_verify = 1;
+            rec->verify = ctx->offset;
+            save = 1;
+        }
+    }
+
+    if (save
+        && ngx_http_tus_save_record(sc, (char *) ctx->info_path, rec, e)
+           != NGX_OK)
+    {
+        ctx->result = NGX_ERROR;
+        return;
+    }
+
+    if (ctx->tus_rc != INGEST_TUS_OK) {
+        ctx->result = NGX_HTTP_TUS_REJECT;
+        return;
+    }
+
+    /* a deferred length set to the current offset completes the upload */
+
+    if (ctx->patch.set_length && rec->length == ctx->offset
+        && ctx->patch_req.content_length == 0)
+    {
+        if (ngx_http_tus_complete(sc, ctx->id, (char *) ctx->data_path,
+                                  (char *) ctx->info_path, rec, ctx->fd,
+                                  ctx->now, e)
+            != NGX_OK)
+        {
+            ctx->spool_failed = 1;
+        }
+
+        ctx->completed = 1;
+    }
+
+    ctx->result = NGX_OK;
+}
+
+
+/* Context: event loop */
+
+static void
+ngx_http_tus_patch_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    switch (ctx->result) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_HTTP_TUS_NOT_FOUND:
+        ngx_http_tus_finalize(r, ctx,
+                              ngx_http_tus_reject(r, ctx,
+                                                  INGEST_TUS_NOT_FOUND));
+        return;
+
+    case NGX_BUSY:
+        ngx_http_tus_finalize(r, ctx,
+                              ngx_http_tus_reject(r, ctx, INGEST_TUS_LOCKED));
+        return;
+
+    case NGX_HTTP_TUS_REJECT:
+        ngx_http_tus_finalize(r, ctx, ngx_http_tus_reject(r, ctx, ctx->tus_rc));
+        return;
+
+    default:
+        ngx_http_tus_finalize(r, ctx, ngx_http_tus_server_error(r, ctx));
+        return;
+    }
+
+    /* a completion by this PATCH is counted when it ends */
+
+    ctx->start_offset = ctx->offset;
+    ctx->limit = ctx->patch.limit;
+
+    ngx_http_tus_start_body(r, ctx);
+}
+
+
+/* Context: event loop */
+
+static void
+ngx_http_tus_start_body(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (ctx->cksum_algo != INGEST_CKSUM_NONE) {
+        if (ingest_cksum_init(&ctx->cksum, ctx->cksum_algo) != 0) {
+            ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                          "tus: checksum initialization failed");
+            ctx->write_failed = 1;
+        }
+    }
+
+    ctx->body_started = 1;
+    ctx->counted_active = 1;
+    ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_ACTIVE, 1);
+
+    /*
+     * Our reference to the request passes to the finishing operation
+     * unless the body reader takes its own.
+     */
+
+    if (ctx->write_failed) {
+        ctx->body_done = 1;
+        ngx_http_tus_flush(r, ctx);
+        return;
+    }
+
+    r->request_body_no_buffering = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_tus_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        /* the reader gave its reference back; finish as a failed part */
+        ctx->body_rc = rc;
+        ctx->body_done = 1;
+        ngx_http_tus_flush(r, ctx);
+        return;
+    }
+
+    ngx_http_tus_finalize(r, ctx, NGX_DONE);
+}
+
+
+/* Context: event loop */
+
+static void
+ngx_http_tus_body_handler(ngx_http_request_t *r)
+{
+    ngx_http_tus_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_tus_module);
+
+    if (ctx->body_done) {
+        return;
+    }
+
+    r->read_event_handler = ngx_http_tus_read_handler;
+
+    ngx_http_tus_process_body(r, ctx);
+}
+
+
+/* Context: event loop */
+
+static void
+ngx_http_tus_read_handler(ngx_http_request_t *r)
+{
+    ngx_http_tus_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_tus_module);
+
+    if (ctx->body_done) {
+        return;
+    }
+
+    if (r->connection->read->timedout && ctx->blocked_on_disk) {
+        /* we stopped reading because of the disk, not the client */
+        r->connection->read->timedout = 0;
+        return;
+    }
+
+    ngx_http_tus_process_body(r, ctx);
+}
+
+
+/*
+ * Moves body data into the write buffers and keeps reading until the
+ * body ends, fails, or both buffers are busy.
+ * Context: event loop
+ */
+
+static void
+ngx_http_tus_process_body(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    size_t                    n;
+    ngx_int_t                 rc;
+    ngx_buf_t                *b;
+    ngx_chain_t              *cl;
+    ngx_http_tus_wbuf_t      *wb;
+    ngx_http_request_body_t  *rb;
+
+    rb = r->request_body;
+    ctx->blocked_on_disk = 0;
+
+    for ( ;; ) {
+
+        for (cl = rb->bufs; cl; cl = cl->next) {
+            b = cl->buf;
+
+            while (b->pos < b->last) {
+
+                if (ctx->received == ctx->limit) {
+                    /* more data than the upload may take */
+                    ctx->too_much = 1;
+                    goto done;
+                }
+
+                wb = &ctx->wbuf[ctx->fill];
+
+                if (wb->buf == NULL) {
+                    wb->buf = ngx_palloc(r->pool, ctx->conf->buffer_size);
+                    if (wb->buf == NULL) {
+                        ctx->write_failed = 1;
+                        goto done;
+                    }
+
+                    wb->last = wb->buf;
+                    wb->end = wb->buf + ctx->conf->buffer_size;
+                }
+
+                if (wb->last == wb->end) {
+                    if (ctx->write_buf != NULL) {
+                        /* both buffers busy: let the disk catch up */
+                        ctx->blocked_on_disk = 1;
+                        rb->bufs = cl;
+                        return;
+                    }
+
+                    ngx_http_tus_flush(r, ctx);
+
+                    if (ctx->write_failed) {
+                        goto done;
+                    }
+
+                    continue;
+                }
+
+                n = ngx_min((size_t) (b->last - b->pos),
+                            (size_t) (wb->end - wb->last));
+
+                if ((uint64_t) n > ctx->limit - ctx->received) {
+                    n = (size_t) (ctx->limit - ctx->received);
+                }
+
+                wb->last = ngx_cpymem(wb->last, b->pos, n);
+                b->pos += n;
+                ctx->received += n;
+            }
+        }
+
+        rb->bufs = NULL;
+
+        if (ctx->write_failed) {
+            goto done;
+        }
+
+        if (!r->reading_body) {
+            break;
+        }
+
+        rc = ngx_http_read_unbuffered_request_body(r);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            ctx->body_rc = rc;
+            goto done;
+        }
+
+        if (rb->bufs == NULL) {
+            if (rc == NGX_AGAIN) {
+                return;
+            }
+
+            /* NGX_OK: the body is complete */
+            break;
+        }
+    }
+
+done:
+
+    ctx->body_done = 1;
+    r->read_event_handler = ngx_http_block_reading;
+
+    if (r->connection->read->timer_set) {
+        ngx_del_timer(r->connection->read);
+    }
+
+    ngx_http_tus_flush(r, ctx);
+}
+
+
+/*
+ * Hands a filled buffer to the thread pool. When the body is done and
+ * nothing is left to write, runs the finishing operation.
+ * Context: event loop
+ */
+
+static void
+ngx_http_tus_flush(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    ngx_http_tus_wbuf_t  *wb;
+
+    if (ctx->write_buf != NULL) {
+        /* the write completion calls us again */
+        return;
+    }
+
+    wb = &ctx->wbuf[ctx->fill];
+
+    if (!ctx->write_failed && wb->buf != NULL && wb->last > wb->buf) {
+
+        ctx->write_buf = wb;
+        ctx->fill ^= 1;
+
+        if (ctx->wbuf[ctx->fill].buf != NULL) {
+            ctx->wbuf[ctx->fill].last = ctx->wbuf[ctx->fill].buf;
+        }
+
+        if (ngx_http_tus_post_op(r, ctx, ngx_http_tus_write_thread,
+                                 ngx_http_tus_write_done)
+            != NGX_OK)
+        {
+            ctx->write_buf = NULL;
+            ctx->write_failed = 1;
+            ctx->err.err = 0;
+            ctx->err.step = "ngx_thread_task_post()";
+
+        } else {
+            return;
+        }
+    }
+
+    if (!ctx->body_done) {
+        return;
+    }
+
+    if (ngx_http_tus_post_op(r, ctx, ngx_http_tus_finish_thread,
+                             ngx_http_tus_finish_done)
+        != NGX_OK)
+    {
+        ctx->result = NGX_ERROR;
+        ngx_http_tus_finish_done(r, ctx);
+    }
+}
+
+
+/* Context: thread pool */
+
+static void
+ngx_http_tus_write_thread(ngx_http_tus_ctx_t *ctx)
+{
+    size_t                len;
+    ngx_http_tus_wbuf_t  *wb;
+
+    wb = ctx->write_buf;
+    len = wb->last - wb->buf;
+
+    if (ngx_http_ingest_pwrite(ctx->fd, wb->buf, len,
+                               (off_t) (ctx->start_offset + ctx->written),
+                               &ctx->err)
+        != NGX_OK)
+    {
+        ctx->result = NGX_ERROR;
+        return;
+    }
+
+    if (ctx->cksum_algo != INGEST_CKSUM_NONE
+        && ingest_cksum_update(&ctx->cksum, wb->buf, len) != 0)
+    {
+        errno = EINVAL;
+        ngx_http_ingest_set_err(&ctx->err, "checksum update");
+        ctx->written += len;
+        ctx->result = NGX_ERROR;
+        return;
+    }
+
+    ctx->written += len;
+    ctx->result = NGX_OK;
+}
+
+
+/* Context: event loop */
+
+static void
+ngx_http_tus_write_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    ngx_http_tus_wbuf_t  *wb;
+
+    wb = ctx->write_buf;
+    ctx->write_buf = NULL;
+
+    if (ctx->result != NGX_OK) {
+        ctx->write_failed = 1;
+
+    } else {
+        ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_BYTES,
+                                   wb->last - wb->buf);
+    }
+
+    wb->last = wb->buf;
+
+    if (ctx->body_done || ctx->write_failed) {
+        ctx->body_done = 1;
+        ngx_http_tus_flush(r, ctx);
+        return;
+    }
+
+    ngx_http_tus_process_body(r, ctx);
+}
+
+
+/*
+ * Checks the checksum, cuts back a rejected part, completes the upload
+ * when its last byte arrived and releases the lock.
+ * Context: thread pool
+ */
+
+static void
+ngx_http_tus_finish_thread(ngx_http_tus_ctx_t *ctx)
+{
+    ngx_uint_t                  save, keep;
+    struct stat                 st;
+    ingest_record_t            *rec;
+    ngx_http_ingest_err_t      *e;
+    ngx_http_tus_store_conf_t  *sc;
+    u_char                      digest[INGEST_CKSUM_MAX_DIGEST];
+
+    rec = &ctx->rec;
+    sc = &ctx->conf->sc;
+    e = &ctx->err;
+    save = 0;
+
+    ctx->result = NGX_OK;
+
+    if (ctx->fd == NGX_INVALID_FILE) {
+        ctx->result = NGX_ERROR;
+        return;
+    }
+
+    if (ctx->cksum_algo != INGEST_CKSUM_NONE) {
+        keep = 0;
+
+        if (!ctx->write_failed && ctx->body_rc == 0 && !ctx->too_much
+            && ingest_cksum_final(&ctx->cksum, digest) == 0)
+        {
+            keep = ingest_memeq_ct(digest, ctx->cksum_want,
+                                   ingest_cksum_size(ctx->cksum_algo));
+
+            ctx->checksum_failed = !keep;
+        }
+
+        if (!keep) {
+            /* all or nothing: the part goes */
+            if (ftruncate(ctx->fd, (off_t) ctx->start_offset) == -1) {
+                ngx_http_ingest_set_err(e, "ftruncate() of a rejected part");
+                ctx->result = NGX_ERROR;
+            }
+        }
+
+        rec->has_verify = 0;
+        save = 1;
+    }
+
+    if (fstat(ctx->fd, &st) == -1) {
+        ngx_http_ingest_set_err(e, "fstat() of upload data");
+        ctx->result = NGX_ERROR;
+        return;
+    }
+
+    ctx->offset = (uint64_t) st.st_size;
+
+    if (ctx->result == NGX_OK && !rec->deferred
+        && ctx->offset == rec->length && rec->state == INGEST_STATE_OPEN)
+    {
+        if (ngx_http_tus_complete(sc, ctx->id, (char *) ctx->data_path,
+                                  (char *) ctx->info_path, rec, ctx->fd,
+                                  ctx->now, e)
+            != NGX_OK)
+        {
+            ctx->spool_failed = 1;
+        }
+
+        ctx->completed = 1;
+        save = 0;
+    }
+
+    if (save
+        && ngx_http_tus_save_record(sc, (char *) ctx->info_path, rec, e)
+           != NGX_OK)
+    {
+        ctx->result = NGX_ERROR;
+    }
+
+    /* closing releases the lock */
+    (void) close(ctx->fd);
+    ctx->fd = NGX_INVALID_FILE;
+
+    if (ctx->completed && rec->concat == INGEST_TUS_CONCAT_PARTIAL) {
+        ctx->finals_completed = ngx_http_tus_notify_finals(sc, ctx->id,
+                                                           ctx->now);
+    }
+}
+
+
+/* Context: event loop */
+
+static void
+ngx_http_tus_finish_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    ngx_int_t   rc;
+    ngx_str_t   url;
+
+    ingest_cksum_free(&ctx->cksum);
+
+    if (ctx->counted_active) {
+        ctx->counted_active = 0;
+        ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_ACTIVE, -1);
+    }
+
+    ngx_http_tus_count_finals(ctx);
+
+    if (ctx->completed) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "tus: upload %s complete, %uL bytes",
+                      ctx->id, ctx->offset);
+
+        ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_COMPLETED, 1);
+
+        if (ctx->conf->sc.spool.len) {
+            ngx_http_ingest_metric_add(ctx->spool_failed
+                                       ? NGX_HTTP_INGEST_M_TUS_SPOOL_ERRORS
+                                       : NGX_HTTP_INGEST_M_TUS_SPOOL_JOBS, 1);
+        }
+
+        if (ctx->spool_failed) {
+            ngx_log_error(NGX_LOG_CRIT, r->connection->log, ctx->err.err,
+                          "tus: upload %s complete but its spool job "
+                          "failed: %s", ctx->id, ctx->err.step);
+        }
+    }
+
+    if (ctx->body_rc == NGX_HTTP_REQUEST_TIME_OUT
+        || r->connection->error)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "tus: upload %s interrupted at offset %uL, "
+                      "%uL bytes of this part kept",
+                      ctx->id, ctx->offset,
+                      ctx->offset - ngx_min(ctx->offset, ctx->start_offset));
+
+        ctx->final_status = NGX_HTTP_CLIENT_CLOSED_REQUEST;
+        rc = (ctx->body_rc == NGX_HTTP_REQUEST_TIME_OUT)
+             ? NGX_HTTP_REQUEST_TIME_OUT : NGX_HTTP_CLIENT_CLOSED_REQUEST;
+
+        if (ctx->body_rc == NGX_HTTP_REQUEST_TIME_OUT) {
+            r->connection->timedout = 1;
+            ctx->final_status = NGX_HTTP_REQUEST_TIME_OUT;
+        }
+
+        ngx_http_tus_finalize(r, ctx, rc);
+        return;
+    }
+
+    if (ctx->result != NGX_OK || ctx->write_failed) {
+        ngx_http_tus_finalize(r, ctx, ngx_http_tus_server_error(r, ctx));
+        return;
+    }
+
+    if (ctx->body_rc) {
+        /* e.g. a malformed chunked body */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "tus: reading the body of upload %s failed (%i), "
+                      "offset %uL", ctx->id, ctx->body_rc, ctx->offset);
+        ngx_http_tus_finalize(r, ctx, ctx->body_rc);
+        return;
+    }
+
+    if (ctx->checksum_failed) {
+        ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_CHECKSUM_MISMATCH, 1);
+        ngx_http_tus_finalize(r, ctx,
+                              ngx_http_tus_reject(r, ctx,
+                                              INGEST_TUS_CHECKSUM_MISMATCH));
+        return;
+    }
+
+    if (ctx->too_much) {
+        ngx_http_tus_finalize(r, ctx,
+                              ngx_http_tus_reject(r, ctx,
+                                  ctx->rec.deferred ? INGEST_TUS_TOO_LARGE
+                                                    : INGEST_TUS_EXCEEDS_LENGTH));
+        return;
+    }
+
+    if (ngx_http_tus_add_offset(r, ctx->offset) != NGX_OK
+        || ngx_http_tus_add_expires(r, ctx) != NGX_OK
+        || ngx_http_tus_add_common(r, ctx) != NGX_OK)
+    {
+        ngx_http_tus_finalize(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (ctx->method == NGX_HTTP_POST) {
+        if (ngx_http_tus_url(r, ctx, ctx->id, &url) != NGX_OK
+            || ngx_http_tus_add_header(r, "Location", url.data, url.len)
+               != NGX_OK)
+        {
+            ngx_http_tus_finalize(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_tus_finalize(r, ctx,
+                              ngx_http_tus_send_empty(r, NGX_HTTP_CREATED));
+        return;
+    }
+
+    ngx_http_tus_finalize(r, ctx,
+                          ngx_http_tus_send_empty(r, NGX_HTTP_NO_CONTENT));
+}
+
+
+/*
+ * Record helpers.
+ * Context: thread pool
+ */
+
+static ngx_int_t
+ngx_http_tus_load_record(ngx_http_tus_ctx_t *ctx, const char *path)
+{
+    ngx_http_ingest_err_t  *e;
+
+    e = &ctx->err;
+
+    ctx->info = ngx_http_ingest_read_small(path, INGEST_RECORD_MAX,
+                                           &ctx->info_len, e);
+    if (ctx->info == NULL) {
+        if (e->err == ENOENT) {
+            e->err = 0;
+            return NGX_HTTP_TUS_NOT_FOUND;
+        }
+
+        return NGX_ERROR;
+    }
+
+    if (ingest_record_parse(&ctx->rec, ctx->info, ctx->info_len) != 0) {
+        errno = EINVAL;
+        ngx_http_ingest_set_err(e, "parsing an upload record");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_tus_save_record(ngx_http_tus_store_conf_t *sc, const char *path,
+    ingest_record_t *rec, ngx_http_ingest_err_t *e)
+{
+    u_char     *buf;
+    size_t      len;
+    ngx_int_t   rc;
+
+    buf = malloc(INGEST_RECORD_MAX);
+    if (buf == NULL) {
+        ngx_http_ingest_set_err(e, "malloc()");
+        return NGX_ERROR;
+    }
+
+    len = ingest_record_format(rec, buf, INGEST_RECORD_MAX);
+    if (len == 0) {
+        free(buf);
+        errno = EOVERFLOW;
+        ngx_http_ingest_set_err(e, "formatting an upload record");
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_ingest_write_atomic(path, NULL, buf, len, 0, e);
+
+    free(buf);
+
+    return rc;
+}
+
+
+/*
+ * Marks the upload complete and hands it to the spool (not partials).
+ * Returns NGX_ERROR only when the job could not be written; the upload
+ * is complete anyway.
+ * Context: thread pool
+ */
+
+static ngx_int_t
+ngx_http_tus_complete(ngx_http_tus_store_conf_t *sc, u_char *id,
+    const char *data_path, const char *info_path, ingest_record_t *rec,
+    ngx_fd_t fd, time_t now, ngx_http_ingest_err_t *e)
+{
+    rec->state = INGEST_STATE_COMPLETE;
+    rec->has_verify = 0;
+    rec->expires = 0;
+
+    if (ngx_http_tus_save_record(sc, info_path, rec, e) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (rec->concat == INGEST_TUS_CONCAT_PARTIAL || sc->spool.len == 0) {
+        return NGX_OK;
+    }
+
+    return ngx_http_tus_write_job(sc, id, data_path, rec, rec->length, e);
+}
+
+
+static ngx_int_t
+ngx_http_tus_write_job(ngx_http_tus_store_conf_t *sc, u_char *id,
+    const char *data_path, ingest_record_t *rec, uint64_t size,
+    ngx_http_ingest_err_t *e)
+{
+    u_char        *buf;
+    size_t         len, cap;
+    ngx_int_t      rc;
+    ingest_job_t   job;
+    u_char         path[NGX_MAX_PATH], tmp[NGX_MAX_PATH];
+
+    ngx_memzero(&job, sizeof(ingest_job_t));
+
+    job.id.data = id;
+    job.id.len = INGEST_ID_LEN;
+    job.kind.data = (u_char *) "upload";
+    job.kind.len = sizeof("upload") - 1;
+    job.protocol.data = (u_char *) "tus";
+    job.protocol.len = sizeof("tus") - 1;
+    job.source.data = (u_char *) data_path;
+    job.source.len = ngx_strlen(data_path);
+    job.size = size;
+    job.metadata = rec->metadata;
+    job.owner = rec->owner;
+    job.profile.data = sc->profile.data;
+    job.profile.len = sc->profile.len;
+    job.created = rec->created;
+    job.webhook.data = sc->webhook.data;
+    job.webhook.len = sc->webhook.len;
+
+    cap = 6 * (rec->metadata.len + rec->owner.len + job.source.len
+               + sc->webhook.len + sc->profile.len) + 4096;
+
+    buf = malloc(cap);
+    if (buf == NULL) {
+        ngx_http_ingest_set_err(e, "malloc()");
+        return NGX_ERROR;
+    }
+
+    len = ingest_job_format(&job, buf, cap);
+    if (len == 0) {
+        free(buf);
+        errno = EOVERFLOW;
+        ngx_http_ingest_set_err(e, "formatting a spool job");
+        return NGX_ERROR;
+    }
+
+    *ngx_snprintf(path, sizeof(path) - 1, "%V/incoming/%*s.json",
+                  &sc->spool, (size_t) INGEST_ID_LEN, id) = '\0';
+    *ngx_snprintf(tmp, sizeof(tmp) - 1, "%V/tmp/%*s.json",
+                  &sc->spool, (size_t) INGEST_ID_LEN, id) = '\0';
+
+    rc = ngx_http_ingest_write_atomic((char *) path, (char *) tmp, buf, len,
+                                      1, e);
+
+    free(buf);
+
+    return rc;
+}
+
+
+/*
+ * Assembles a final upload when all of its parts are complete. Runs
+ * under the final's lock, waiting for it, so that exactly one caller
+ * assembles. Returns NGX_OK when the final is complete (now or before),
+ * NGX_DECLINED when parts are still missing, NGX_ERROR.
+ * Context: thread pool
+ */
+
+static ngx_int_t
+ngx_http_tus_assemble(ngx_http_tus_store_conf_t *sc, u_char *final_id,
+    time_t now, ngx_http_ingest_err_t *e)
+{
+    int               fd, pfd;
+    u_char           *fbuf, *pbuf, *pid;
+    size_t            flen, plen, i, n;
+    uint64_t          total;
+    ngx_int_t         rc;
+    struct stat       st;
+    ingest_record_t   rec, part;
+    u_char            data[NGX_MAX_PATH], info[NGX_MAX_PATH];
+    u_char            path[NGX_MAX_PATH];
+
+    (void) ngx_http_ingest_path(data, sizeof(data), &sc->store, final_id, "");
+    (void) ngx_http_ingest_path(info, sizeof(info), &sc->store, final_id,
+                                ".info");
+
+    fd = open((char *) data, O_RDWR|O_CLOEXEC);
+    if (fd == -1) {
+        if (errno == ENOENT) {
+            return NGX_DECLINED;
+        }
+
+        ngx_http_ingest_set_err(e, "open() of a final upload");
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_ingest_lock(fd, 1, e) != NGX_OK) {
+        (void) close(fd);
+        return NGX_ERROR;
+    }
+
+    fbuf = ngx_http_ingest_read_small((char *) info, INGEST_RECORD_MAX, &flen,
+                                      e);
+    if (fbuf == NULL) {
+        (void) close(fd);
+
+        if (e->err == ENOENT) {
+            e->err = 0;
+            return NGX_DECLINED;
+        }
+
+        return NGX_ERROR;
+    }
+
+    if (ingest_record_parse(&rec, fbuf, flen) != 0) {
+        errno = EINVAL;
+        ngx_http_ingest_set_err(e, "parsing a final upload's record");
+        rc = NGX_ERROR;
+        goto done;
+    }
+
+    if (rec.state == INGEST_STATE_COMPLETE) {
+        rc = NGX_OK;
+        goto done;
+    }
+
+    if (rec.state != INGEST_STATE_PENDING) {
+        rc = NGX_DECLINED;
+        goto done;
+    }
+
+    n = ingest_record_nparts(&rec);
+    total = 0;
+
+    /* first pass: every part complete? */
+
+    for (i = 0; i < n; i++) {
+        pid = (u_char *) ingest_record_part(&rec, i);
+
+        (void) ngx_http_ingest_path(path, sizeof(path), &sc->store, pid,
+                                    ".info");
+
+        pbuf = ngx_http_ingest_read_small((char *) path, INGEST_RECORD_MAX,
+                                          &plen, e);
+        if (pbuf == NULL) {
+            rc = (e->err == ENOENT) ? NGX_DECLINED : NGX_ERROR;
+            e->err = (rc == NGX_DECLINED) ? 0 : e->err;
+            goto done;
+        }
+
+        if (ingest_record_parse(&part, pbuf, plen) != 0
+            || part.state != INGEST_STATE_COMPLETE)
+        {
+            free(pbuf);
+            rc = NGX_DECLINED;
+            goto done;
+        }
+
+        total += part.length;
+        free(pbuf);
+    }
+
+    /* second pass: copy; a crashed earlier attempt is simply redone */
+
+    if (ftruncate(fd, 0) == -1) {
+        ngx_http_ingest_set_err(e, "ftruncate() of a final upload");
+        rc = NGX_ERROR;
+        goto done;
+    }
+
+    total = 0;
+
+    for (i = 0; i < n; i++) {
+        pid = (u_char *) ingest_record_part(&rec, i);
+
+        (void) ngx_http_ingest_path(path, sizeof(path), &sc->store, pid, "");
+
+        pfd = open((char *) path, O_RDONLY|O_CLOEXEC);
+        if (pfd == -1) {
+            ngx_http_ingest_set_err(e, "open() of a partial upload");
+            rc = NGX_ERROR;
+            goto done;
+        }
+
+        if (fstat(pfd, &st) == -1) {
+            ngx_http_ingest_set_err(e, "fstat() of a partial upload");
+            (void) close(pfd);
+            rc = NGX_ERROR;
+            goto done;
+        }
+
+        if (ngx_http_ingest_copy(fd, (off_t) total, pfd, st.st_size, e)
+            != NGX_OK)
+        {
+            (void) close(pfd);
+            rc = NGX_ERROR;
+            goto done;
+        }
+
+        (void) close(pfd);
+        total += (uint64_t) st.st_size;
+    }
+
+    rec.deferred = 0;
+    rec.length = total;
+
+    if (ngx_http_tus_complete(sc, final_id, (char *) data, (char *) info,
+                              &rec, fd, now, e)
+        != NGX_OK)
+    {
+        /* complete, but the job could not be written; logged by caller */
+        rc = NGX_OK;
+        goto done;
+    }
+
+    rc = NGX_OK;
+
+done:
+
+    free(fbuf);
+    (void) close(fd);
+
+    return rc;
+}
+
+
+/* Context: thread pool */
+
+static ngx_uint_t
+ngx_http_tus_notify_finals(ngx_http_tus_store_conf_t *sc, u_char *id,
+    time_t now)
+{
+    u_char                 *buf, *p, *last;
+    size_t                  len;
+    ngx_uint_t              n;
+    ngx_http_ingest_err_t   e;
+    u_char                  path[NGX_MAX_PATH];
+
+    (void) ngx_http_ingest_path(path, sizeof(path), &sc->store, id,
+                                ".finals");
+
+    buf = ngx_http_ingest_read_small((char *) path, INGEST_RECORD_MAX, &len,
+                                     &e);
+    if (buf == NULL) {
+        return 0;
+    }
+
+    last = buf + len;
+    n = 0;
+
+    for (p = buf; p + INGEST_ID_LEN <= last; p += INGEST_ID_LEN + 1) {
+        if (ingest_id_valid(p, INGEST_ID_LEN)
+            && ngx_http_tus_assemble(sc, p, now, &e) == NGX_OK)
+        {
+            n++;
+        }
+    }
+
+    free(buf);
+
+    return n;
+}
+
+
+/* final uploads that some request of a partial completed */
+static void
+ngx_http_tus_count_finals(ngx_http_tus_ctx_t *ctx)
+{
+    if (ctx->finals_completed == 0) {
+        return;
+    }
+
+    ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_COMPLETED,
+                               ctx->finals_completed);
+
+    if (ctx->conf->sc.spool.len) {
+        ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_SPOOL_JOBS,
+                                   ctx->finals_completed);
+    }
+
+    ctx->finals_completed = 0;
+}
+
+
+/* Context: event loop */
+
+static ngx_int_t
+ngx_http_tus_post_op(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx,
+    ngx_http_tus_thread_pt thread_handler, ngx_http_tus_done_pt done_handler)
+{
+    ngx_thread_task_t  *task;
+
+    task = ctx->task;
+
+    if (task == NULL) {
+        task = ngx_thread_task_alloc(r->pool, 0);
+        if (task == NULL) {
+            return NGX_ERROR;
+        }
+
+        task->handler = ngx_http_tus_thread_handler;
+        task->ctx = ctx;
+        ctx->task = task;
+    }
+
+    ctx->thread_handler = thread_handler;
+    ctx->done_handler = done_handler;
+    ctx->err.err = 0;
+    ctx->err.step = NULL;
+
+    task->event.data = r;
+    task->event.handler = ngx_http_tus_thread_event_handler;
+
+    if (ngx_thread_task_post(ctx->conf->sc.thread_pool, task) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->in_thread = 1;
+    r->main->blocked++;
+
+    return NGX_OK;
+}
+
+
+/* Context: thread pool */
+
+static void
+ngx_http_tus_thread_handler(void *data, ngx_log_t *log)
+{
+    ngx_http_tus_ctx_t  *ctx = data;
+
+    ctx->thread_handler(ctx);
+}
+
+
+/* Context: event loop */
+
+static void
+ngx_http_tus_thread_event_handler(ngx_event_t *ev)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+    ngx_http_tus_ctx_t  *ctx;
+
+    r = ev->data;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_tus_module);
+
+    r->main->blocked--;
+    ctx->in_thread = 0;
+
+    ctx->done_handler(r, ctx);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* Context: event loop, request pool cleanup */
+
+static void
+ngx_http_tus_cleanup(void *data)
+{
+    ngx_http_tus_ctx_t  *ctx = data;
+
+    if (ctx->fd != NGX_INVALID_FILE) {
+        (void) close(ctx->fd);
+        ctx->fd = NGX_INVALID_FILE;
+    }
+
+    free(ctx->info);
+    ctx->info = NULL;
+
+    ingest_cksum_free(&ctx->cksum);
+
+    if (ctx->counted_active) {
+        ctx->counted_active = 0;
+        ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_ACTIVE, -1);
+    }
+}
+
+
+/* Context: event loop */
+
+static void
+ngx_http_tus_finalize(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx,
+    ngx_int_t rc)
+{
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_tus_server_error(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    if (ctx->err.err == NGX_ENOSPC || ctx->err.err == EDQUOT) {
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, ctx->err.err,
+                      "tus: upload %s: %s failed", ctx->id,
+                      ctx->err.step ? ctx->err.step : "store operation");
+
+        r->headers_out.status_line.len = 0;
+        ngx_str_set(&r->headers_out.status_line, "507 Insufficient Storage");
+
+        return ngx_http_tus_respond(r, ctx, NGX_HTTP_INSUFFICIENT_STORAGE,
+                                    "no space left in the upload store");
+    }
+
+    ngx_log_error(NGX_LOG_CRIT, r->connection->log, ctx->err.err,
+                  "tus: upload %s: %s failed", ctx->id,
+                  ctx->err.step ? ctx->err.step : "store operation");
+
+    return ngx_http_tus_respond(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                "upload store failure");
+}
+
+
+static ngx_int_t
+ngx_http_tus_reject(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx,
+    ingest_tus_rc_t rc)
+{
+    ngx_uint_t   status;
+    const char  *reason;
+
+    status = ingest_tus_http_status(rc);
+    reason = ingest_tus_reason(rc);
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "tus: %V %s%s%s rejected with %ui: %s",
+                  &r->method_name, ctx->id[0] ? "upload " : "",
+                  ctx->id[0] ? (char *) ctx->id : "collection",
+                  ctx->method != r->method ? " (overridden method)" : "",
+                  status, reason);
+
+    if (status == NGX_HTTP_TUS_STATUS_LOCKED) {
+        ngx_str_set(&r->headers_out.status_line, "423 Locked");
+
+    } else if (status == NGX_HTTP_TUS_STATUS_CHECKSUM) {
+        ngx_str_set(&r->headers_out.status_line, "460 Checksum Mismatch");
+    }
+
+    return ngx_http_tus_respond(r, ctx, status, reason);
+}
+
+
+/*
+ * Sends a plain-text error response with the tus headers. Returns what
+ * the content handler (or ngx_http_finalize_request) expects.
+ */
+
+static ngx_int_t
+ngx_http_tus_respond(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx,
+    ngx_uint_t status, const char *reason)
+{
+    size_t        len;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    if (!ctx->body_started) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    if (r->connection->error) {
+        return NGX_HTTP_CLIENT_CLOSED_REQUEST;
+    }
+
+    if (ngx_http_tus_add_common(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = ngx_strlen(reason);
+
+    b = ngx_create_temp_buf(r->pool, len + 1);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, reason, len);
+    *b->last++ = '\n';
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len + 1;
+    ngx_str_set(&r->headers_out.content_type, "text/plain");
+    r->headers_out.content_type_len = sizeof("text/plain") - 1;
+
+    /* a failed PATCH must not leave the connection half-read */
+    if (ctx->body_started && r->reading_body) {
+        r->keepalive = 0;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_tus_send_empty(ngx_http_request_t *r, ngx_uint_t status)
+{
+    ngx_int_t  rc;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = 0;
+
+    if (status == NGX_HTTP_NO_CONTENT) {
+        r->header_only = 1;
+        r->headers_out.content_length_n = -1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    return ngx_http_send_special(r, NGX_HTTP_LAST);
+}
+
+
+static ngx_int_t
+ngx_http_tus_add_header(ngx_http_request_t *r, const char *name,
+    u_char *value, size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value.data = value;
+    h->value.len = len;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_tus_add_offset(ngx_http_request_t *r, uint64_t offset)
+{
+    u_char  *p, *last;
+
+    p = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = ngx_sprintf(p, "%uL", offset);
+
+    return ngx_http_tus_add_header(r, "Upload-Offset", p, last - p);
+}
+
+
+static ngx_int_t
+ngx_http_tus_add_expires(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    u_char  *p;
+    size_t   len;
+
+    if (ctx->rec.expires == 0 || ctx->rec.state == INGEST_STATE_COMPLETE
+        || ctx->completed)
+    {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, 32);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = ingest_http_date(p, ctx->rec.expires);
+
+    return ngx_http_tus_add_header(r, "Upload-Expires", p, len);
+}
+
+
+static ngx_int_t
+ngx_http_tus_add_common(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    ngx_str_t                *origin, *o;
+    ngx_uint_t                i;
+    ngx_http_tus_loc_conf_t  *tlcf;
+
+    tlcf = ctx->conf;
+
+    if (ctx->method != NGX_HTTP_OPTIONS
+        && ngx_http_tus_add_header(r, "Tus-Resumable",
+                                   (u_char *) INGEST_TUS_VERSION,
+                                   sizeof(INGEST_TUS_VERSION) - 1)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    origin = &ctx->hdr[NGX_HTTP_TUS_H_ORIGIN];
+
+    if (tlcf->cors_origins == NULL || origin->data == NULL) {
+        return NGX_OK;
+    }
+
+    if (tlcf->cors_any) {
+        if (ngx_http_tus_add_header(r, "Access-Control-Allow-Origin",
+                                    (u_char *) "*", 1)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+    } else {
+        o = tlcf->cors_origins->elts;
+
+        for (i = 0; i < tlcf->cors_origins->nelts; i++) {
+            if (o[i].len == origin->len
+                && ngx_strncasecmp(o[i].data, origin->data, o[i].len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (ngx_http_tus_add_header(r, "Vary", (u_char *) "Origin",
+                                    sizeof("Origin") - 1)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (i == tlcf->cors_origins->nelts) {
+            return NGX_OK;
+        }
+
+        if (ngx_http_tus_add_header(r, "Access-Control-Allow-Origin",
+                                    origin->data, origin->len)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_tus_add_header(r, "Access-Control-Expose-Headers",
+              (u_char *) "Upload-Offset, Location, Upload-Length, "
+              "Tus-Version, Tus-Resumable, Tus-Max-Size, Tus-Extension, "
+              "Tus-Checksum-Algorithm, Upload-Metadata, "
+              "Upload-Defer-Length, Upload-Concat, Upload-Expires",
+              sizeof("Upload-Offset, Location, Upload-Length, "
+              "Tus-Version, Tus-Resumable, Tus-Max-Size, Tus-Extension, "
+              "Tus-Checksum-Algorithm, Upload-Metadata, "
+              "Upload-Defer-Length, Upload-Concat, Upload-Expires") - 1)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_tus_host_ok(u_char *p, size_t len)
+{
+    size_t  i;
+
+    if (len == 0 || len > 255) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z')
+              || (p[i] >= '0' && p[i] <= '9') || p[i] == '.' || p[i] == '-'
+              || p[i] == ':' || p[i] == '[' || p[i] == ']' || p[i] == '_'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* first element of a comma separated list, trimmed */
+static void
+ngx_http_tus_first_value(ngx_str_t *v, ngx_str_t *out)
+{
+    u_char  *p, *last;
+
+    p = v->data;
+    last = v->data + v->len;
+
+    while (p < last && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    out->data = p;
+
+    while (p < last && *p != ',') {
+        p++;
+    }
+
+    while (p > out->data && (p[-1] == ' ' || p[-1] == '\t')) {
+        p--;
+    }
+
+    out->len = p - out->data;
+}
+
+
+/* Forwarded: for=...;proto=https;host=example.com (RFC 7239) */
+static void
+ngx_http_tus_forwarded(ngx_str_t *v, ngx_str_t *proto, ngx_str_t *host)
+{
+    u_char     *p, *last, *name, *val;
+    size_t      nlen, vlen;
+    ngx_str_t   first;
+
+    ngx_http_tus_first_value(v, &first);
+
+    p = first.data;
+    last = first.data + first.len;
+
+    while (p < last) {
+        while (p < last && (*p == ' ' || *p == ';')) {
+            p++;
+        }
+
+        name = p;
+
+        while (p < last && *p != '=' && *p != ';') {
+            p++;
+        }
+
+        nlen = p - name;
+
+        if (p == last || *p != '=') {
+            continue;
+        }
+
+        p++;
+
+        if (p < last && *p == '"') {
+            val = ++p;
+
+            while (p < last && *p != '"') {
+                p++;
+            }
+
+            vlen = p - val;
+
+            if (p < last) {
+                p++;
+            }
+
+        } else {
+            val = p;
+
+            while (p < last && *p != ';') {
+                p++;
+            }
+
+            vlen = p - val;
+        }
+
+        if (nlen == 5 && ngx_strncasecmp(name, (u_char *) "proto", 5) == 0) {
+            proto->data = val;
+            proto->len = vlen;
+
+        } else if (nlen == 4
+                   && ngx_strncasecmp(name, (u_char *) "host", 4) == 0)
+        {
+            host->data = val;
+            host->len = vlen;
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_tus_url(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx, u_char *id,
+    ngx_str_t *url)
+{
+    u_char                   *p;
+    ngx_str_t                 base, scheme, host, v;
+    ngx_http_tus_loc_conf_t  *tlcf;
+
+    tlcf = ctx->conf;
+
+    if (tlcf->location_base != NULL) {
+        if (ngx_http_complex_value(r, tlcf->location_base, &base) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        url->len = base.len + INGEST_ID_LEN;
+        url->data = ngx_pnalloc(r->pool, url->len);
+        if (url->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(url->data, base.data, base.len);
+        ngx_memcpy(p, id, INGEST_ID_LEN);
+
+        return NGX_OK;
+    }
+
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        ngx_str_set(&scheme, "https");
+    } else
+#endif
+    {
+        ngx_str_set(&scheme, "http");
+    }
+
+    if (r->headers_in.host != NULL) {
+        host = r->headers_in.host->value;
+
+    } else {
+        host = r->headers_in.server;
+    }
+
+    if (tlcf->behind_proxy) {
+        ngx_str_null(&v);
+        ngx_str_null(&base);
+
+        if (ctx->hdr[NGX_HTTP_TUS_H_FORWARDED].data != NULL) {
+            ngx_http_tus_forwarded(&ctx->hdr[NGX_HTTP_TUS_H_FORWARDED],
+                                   &v, &base);
+        }
+
+        if (ctx->hdr[NGX_HTTP_TUS_H_XF_PROTO].data != NULL) {
+            ngx_http_tus_first_value(&ctx->hdr[NGX_HTTP_TUS_H_XF_PROTO], &v);
+        }
+
+        if (ctx->hdr[NGX_HTTP_TUS_H_XF_HOST].data != NULL) {
+            ngx_http_tus_first_value(&ctx->hdr[NGX_HTTP_TUS_H_XF_HOST], &base);
+        }
+
+        if (v.len == 5 && ngx_strncasecmp(v.data, (u_char *) "https", 5) == 0)
+        {
+            ngx_str_set(&scheme, "https");
+
+        } else if (v.len == 4
+                   && ngx_strncasecmp(v.data, (u_char *) "http", 4) == 0)
+        {
+            ngx_str_set(&scheme, "http");
+        }
+
+        if (ngx_http_tus_host_ok(base.data, base.len)) {
+            host = base;
+        }
+    }
+
+    url->len = scheme.len + sizeof("://") - 1 + host.len
+               + tlcf->base_uri.len + INGEST_ID_LEN;
+    url->data = ngx_pnalloc(r->pool, url->len);
+    if (url->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(url->data, scheme.data, scheme.len);
+    p = ngx_cpymem(p, "://", sizeof("://") - 1);
+    p = ngx_cpymem(p, host.data, host.len);
+    p = ngx_cpymem(p, tlcf->base_uri.data, tlcf->base_uri.len);
+    ngx_memcpy(p, id, INGEST_ID_LEN);
+
+    return NGX_OK;
+}
+
+
+/* Context: event loop, log phase */
+
+static ngx_int_t
+ngx_http_tus_log_handler(ngx_http_request_t *r)
+{
+    ngx_uint_t                status, m;
+    ngx_http_tus_ctx_t       *ctx;
+    ngx_http_tus_loc_conf_t  *tlcf;
+
+    tlcf = ngx_http_get_module_loc_conf(r, ngx_http_tus_module);
+
+    if (!tlcf->enable || r != r->main) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_tus_module);
+
+    status = r->headers_out.status;
+
+    if (ctx != NULL && ctx->final_status) {
+        status = ctx->final_status;
+    }
+
+    if (status == 0 && r->connection->error) {
+        status = NGX_HTTP_CLIENT_CLOSED_REQUEST;
+    }
+
+    switch (status / 100) {
+    case 1:
+        m = NGX_HTTP_INGEST_M_TUS_REQ_1XX;
+        break;
+    case 2:
+        m = NGX_HTTP_INGEST_M_TUS_REQ_2XX;
+        break;
+    case 3:
+        m = NGX_HTTP_INGEST_M_TUS_REQ_3XX;
+        break;
+    case 5:
+        m = NGX_HTTP_INGEST_M_TUS_REQ_5XX;
+        break;
+    default:
+        m = NGX_HTTP_INGEST_M_TUS_REQ_4XX;
+        break;
+    }
+
+    ngx_http_ingest_metric_add(m, 1);
+
+    if (ctx == NULL || !ctx->body_started) {
+        return NGX_OK;
+    }
+
+    /* an upload part: PATCH, or POST with creation-with-upload */
+
+    if (status == NGX_HTTP_CLIENT_CLOSED_REQUEST
+        || status == NGX_HTTP_REQUEST_TIME_OUT)
+    {
+        m = NGX_HTTP_INGEST_M_TUS_PARTS_ABORTED;
+
+    } else if (status >= 500) {
+        m = NGX_HTTP_INGEST_M_TUS_PARTS_SERVER_ERROR;
+
+    } else if (status >= 400) {
+        m = NGX_HTTP_INGEST_M_TUS_PARTS_CLIENT_ERROR;
+
+    } else {
+        m = NGX_HTTP_INGEST_M_TUS_PARTS_OK;
+    }
+
+    ngx_http_ingest_metric_add(m, 1);
+    ngx_http_ingest_metric_observe(NGX_HTTP_INGEST_M_TUS_PART_DURATION,
+                                   ngx_current_msec - ctx->start);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Expired upload cleanup: one worker, a timer, the scan in a thread.
+ * Context: event loop
+ */
+
+static void
+ngx_http_tus_cleanup_timer(ngx_event_t *ev)
+{
+    ngx_http_tus_store_conf_t  **scp;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    scp = ngx_http_tus_cleaner->tmcf->stores.elts;
+
+    ngx_http_tus_cleaner->now = ngx_time();
+    ngx_http_tus_cleaner->removed = 0;
+    ngx_http_tus_cleaner->failed = 0;
+
+    if (ngx_thread_task_post(scp[0]->thread_pool, ngx_http_tus_cleanup_task)
+        != NGX_OK)
+    {
+        ngx_add_timer(ev, ngx_http_tus_cleaner->tmcf->cleanup_interval);
+    }
+}
+
+
+/* Context: thread pool */
+
+static void
+ngx_http_tus_cleanup_thread(void *data, ngx_log_t *log)
+{
+    ngx_uint_t                   i;
+    ngx_http_tus_cleanup_t      *cl = data;
+    ngx_http_tus_store_conf_t  **scp;
+
+    scp = cl->tmcf->stores.elts;
+
+    for (i = 0; i < cl->tmcf->stores.nelts; i++) {
+        ngx_http_tus_cleanup_store(scp[i], cl);
+    }
+}
+
+
+/* Context: thread pool */
+
+static void
+ngx_http_tus_cleanup_store(ngx_http_tus_store_conf_t *sc,
+    ngx_http_tus_cleanup_t *cl)
+{
+    int                     fd;
+    DIR                    *dir;
+    u_char                 *buf;
+    size_t                  len, nlen;
+    struct stat             st;
+    struct dirent          *de;
+    ingest_record_t         rec;
+    ngx_http_ingest_err_t   e;
+    u_char                  path[NGX_MAX_PATH], data[NGX_MAX_PATH];
+    u_char                  dirpath[NGX_MAX_PATH];
+
+    *ngx_snprintf(dirpath, sizeof(dirpath) - 1, "%V", &sc->store) = '\0';
+
+    dir = opendir((char *) dirpath);
+    if (dir == NULL) {
+        cl->failed++;
+        return;
+    }
+
+    while ((de = readdir(dir)) != NULL) {
+        nlen = ngx_strlen(de->d_name);
+
+        *ngx_snprintf(path, sizeof(path) - 1, "%V/%s", &sc->store,
+                      de->d_name) = '\0';
+
+        /* leftovers of record writers that died */
+
+        if (nlen > 4 && ngx_strcmp(de->d_name + nlen - 4, ".tmp") == 0) {
+            if (stat((char *) path, &st) == 0
+                && st.st_mtime + NGX_HTTP_TUS_TMP_AGE < cl->now)
+            {
+                (void) unlink((char *) path);
+            }
+
+            continue;
+        }
+
+        if (nlen != INGEST_ID_LEN + sizeof(".info") - 1
+            || ngx_strcmp(de->d_name + INGEST_ID_LEN, ".info") != 0
+            || !ingest_id_valid((u_char *) de->d_name, INGEST_ID_LEN))
+        {
+            continue;
+        }
+
+        buf = ngx_http_ingest_read_small((char *) path, INGEST_RECORD_MAX,
+                                         &len, &e);
+        if (buf == NULL) {
+            continue;
+        }
+
+        if (ingest_record_parse(&rec, buf, len) != 0
+            || rec.state == INGEST_STATE_COMPLETE
+            || !ingest_record_expired(&rec, cl->now))
+        {
+            free(buf);
+            continue;
+        }
+
+        free(buf);
+
+        (void) ngx_http_ingest_path(data, sizeof(data), &sc->store,
+                                    (u_char *) de->d_name, "");
+
+        fd = open((char *) data, O_RDWR|O_CLOEXEC);
+
+        if (fd != -1 && ngx_http_ingest_lock(fd, 0, &e) != NGX_OK) {
+            /* somebody is writing it right now */
+            (void) close(fd);
+            continue;
+        }
+
+        (void) unlink((char *) path);
+        (void) unlink((char *) data);
+
+        (void) ngx_http_ingest_path(data, sizeof(data), &sc->store,
+                                    (u_char *) de->d_name, ".finals");
+        (void) unlink((char *) data);
+
+        if (fd != -1) {
+            (void) close(fd);
+        }
+
+        cl->removed++;
+    }
+
+    (void) closedir(dir);
+}
+
+
+/* Context: event loop */
+
+static void
+ngx_http_tus_cleanup_done(ngx_event_t *ev)
+{
+    ngx_http_tus_cleanup_t  *cl;
+
+    cl = ngx_http_tus_cleaner;
+
+    if (cl->removed) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "tus: removed %ui expired unfinished uploads",
+                      cl->removed);
+
+        ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_EXPIRED_REMOVED,
+                                   cl->removed);
+        ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_FAILED, cl->removed);
+    }
+
+    if (cl->failed) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "tus: expiry cleanup could not open %ui store "
+                      "directories", cl->failed);
+    }
+
+    if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
+        ngx_add_timer(&ngx_http_tus_cleanup_event, cl->tmcf->cleanup_interval);
+    }
+}
+
+
+/* configuration */
+
+static void *
+ngx_http_tus_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_tus_main_conf_t  *tmcf;
+
+    tmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_tus_main_conf_t));
+    if (tmcf == NULL) {
+        return NULL;
+    }
+
+    tmcf->cleanup_interval = NGX_CONF_UNSET_MSEC;
+
+    if (ngx_array_init(&tmcf->stores, cf->pool, 4,
+                       sizeof(ngx_http_tus_store_conf_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return tmcf;
+}
+
+
+static char *
+ngx_http_tus_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_tus_main_conf_t *tmcf = conf;
+
+    ngx_conf_init_msec_value(tmcf->cleanup_interval, 60000);
+
+    if (tmcf->cleanup_interval < 100) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"tus_cleanup_interval\" must be at least 100ms");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_tus_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_tus_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_tus_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->base_uri = { 0, NULL };
+     *     conf->sc.store = { 0, NULL };
+     *     conf->sc.profile = { 0, NULL };
+     *     conf->sc.webhook = { 0, NULL };
+     *     conf->thread_pool_name = { 0, NULL };
+     *     conf->cors_any = 0;
+     */
+
+    conf->enable = NGX_CONF_UNSET;
+    conf->sc.spool.len = NGX_CONF_UNSET_SIZE;
+    conf->sc.expiration = NGX_CONF_UNSET;
+    conf->max_size = NGX_CONF_UNSET;
+    conf->buffer_size = NGX_CONF_UNSET_SIZE;
+    conf->behind_proxy = NGX_CONF_UNSET;
+    conf->location_base = NGX_CONF_UNSET_PTR;
+    conf->cors_origins = NGX_CONF_UNSET_PTR;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_tus_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_tus_loc_conf_t *prev = parent;
+    ngx_http_tus_loc_conf_t *conf = child;
+
+    ngx_uint_t                   i;
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_tus_main_conf_t    *tmcf;
+    ngx_http_tus_store_conf_t  **scp;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_str_value(conf->sc.store, prev->sc.store, "");
+    ngx_conf_merge_str_value(conf->sc.profile, prev->sc.profile, "default");
+    ngx_conf_merge_str_value(conf->sc.webhook, prev->sc.webhook, "");
+    ngx_conf_merge_str_value(conf->thread_pool_name, prev->thread_pool_name,
+                             "default");
+
+    if (conf->sc.spool.len == NGX_CONF_UNSET_SIZE) {
+        if (prev->sc.spool.len == NGX_CONF_UNSET_SIZE) {
+            ngx_str_null(&conf->sc.spool);
+
+        } else {
+            conf->sc.spool = prev->sc.spool;
+        }
+    }
+
+    ngx_conf_merge_value(conf->sc.expiration, prev->sc.expiration, 86400);
+    ngx_conf_merge_off_value(conf->max_size, prev->max_size, 0);
+    ngx_conf_merge_size_value(conf->buffer_size, prev->buffer_size,
+                              512 * 1024);
+    ngx_conf_merge_value(conf->behind_proxy, prev->behind_proxy, 0);
+    ngx_conf_merge_ptr_value(conf->location_base, prev->location_base, NULL);
+    ngx_conf_merge_ptr_value(conf->cors_origins, prev->cors_origins, NULL);
+
+    if (conf->cors_origins == prev->cors_origins) {
+        conf->cors_any = prev->cors_any;
+    }
+
+    if (conf->buffer_size < 4096) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"tus_buffer_size\" must be at least 4k");
+        return NGX_CONF_ERROR;
+    }
+
+    if (!conf->enable) {
+        return NGX_CONF_OK;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (conf->sc.store.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"tus\" is on but \"tus_store\" is not set "
+                           "for location \"%V\"", &clcf->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->sc.store.data[0] != '/' 
+        || (conf->sc.spool.len && conf->sc.spool.data[0] != '/'))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"tus_store\" and \"tus_spool\" must be "
+                           "absolute paths");
+        return NGX_CONF_ERROR;
+    }
+
+    while (conf->sc.store.len > 1
+           && conf->sc.store.data[conf->sc.store.len - 1] == '/')
+    {
+        conf->sc.store.len--;
+    }
+
+    if (conf->sc.store.len + INGEST_ID_LEN + 32 > NGX_MAX_PATH) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"tus_store\" path is too long");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->base_uri.len == 0) {
+#if (NGX_PCRE)
+        if (clcf->regex) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"tus\" in a regular expression location "
+                               "needs \"tus_base_uri\"");
+            return NGX_CONF_ERROR;
+        }
+#endif
+
+        conf->base_uri = clcf->name;
+    }
+
+    if (conf->base_uri.len == 0
+        || conf->base_uri.data[conf->base_uri.len - 1] != '/')
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the tus endpoint \"%V\" must end with \"/\" "
+                           "(use \"location %V/\" or \"tus_base_uri\")",
+                           &conf->base_uri, &conf->base_uri);
+        return NGX_CONF_ERROR;
+    }
+
+    if (clcf->exact_match) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"tus\" cannot be used in an exact match "
+                           "location, upload URLs are below it");
+        return NGX_CONF_ERROR;
+    }
+
+    if (clcf->client_max_body_size
+        && clcf->client_max_body_size < (off_t) conf->buffer_size * 2)
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"client_max_body_size %O\" limits each tus "
+                           "PATCH; set \"client_max_body_size 0\" and use "
+                           "\"tus_max_size\" for the upload size",
+                           clcf->client_max_body_size);
+    }
+
+    conf->sc.thread_pool = ngx_thread_pool_add(cf, &conf->thread_pool_name);
+    if (conf->sc.thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* remember every distinct store for start-up and cleanup */
+
+    tmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_tus_module);
+    scp = tmcf->stores.elts;
+
+    for (i = 0; i < tmcf->stores.nelts; i++) {
+        if (scp[i]->store.len == conf->sc.store.len
+            && ngx_strncmp(scp[i]->store.data, conf->sc.store.data,
+                           conf->sc.store.len)
+               == 0
+            && scp[i]->spool.len == conf->sc.spool.len
+            && ngx_strncmp(scp[i]->spool.data, conf->sc.spool.data,
+                           conf->sc.spool.len)
+               == 0)
+        {
+            return NGX_CONF_OK;
+        }
+    }
+
+    scp = ngx_array_push(&tmcf->stores);
+    if (scp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *scp = &conf->sc;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_tus_set_off_size(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    off_t      *op;
+    ngx_str_t  *value;
+
+    op = (off_t *) (p + cmd->offset);
+
+    if (*op != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        *op = 0;
+        return NGX_CONF_OK;
+    }
+
+    *op = ngx_parse_offset(&value[1]);
+
+    if (*op == (off_t) NGX_ERROR || *op == 0) {
+        return "invalid value";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_tus_set_expiration(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    time_t     *tp;
+    ngx_str_t  *value;
+
+    tp = (time_t *) (p + cmd->offset);
+
+    if (*tp != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        *tp = 0;
+        return NGX_CONF_OK;
+    }
+
+    *tp = ngx_parse_time(&value[1], 1);
+
+    if (*tp == (time_t) NGX_ERROR || *tp == 0) {
+        return "invalid value";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_tus_set_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_tus_loc_conf_t *tlcf = conf;
+
+    ngx_str_t  *value;
+
+    if (tlcf->sc.spool.len != NGX_CONF_UNSET_SIZE) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ngx_str_null(&tlcf->sc.spool);
+        return NGX_CONF_OK;
+    }
+
+    tlcf->sc.spool = value[1];
+
+    while (tlcf->sc.spool.len > 1
+           && tlcf->sc.spool.data[tlcf->sc.spool.len - 1] == '/')
+    {
+        tlcf->sc.spool.len--;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_tus_set_cors(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_tus_loc_conf_t *tlcf = conf;
+
+    ngx_str_t   *value, *o;
+    ngx_uint_t   i;
+
+    if (tlcf->cors_origins != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    tlcf->cors_origins = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                          sizeof(ngx_str_t));
+    if (tlcf->cors_origins == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len == 1 && value[i].data[0] == '*') {
+            tlcf->cors_any = 1;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "http://", 7) != 0
+            && ngx_strncmp(value[i].data, "https://", 8) != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid origin \"%V\", expected \"*\" or "
+                               "\"scheme://host[:port]\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        o = ngx_array_push(tlcf->cors_origins);
+        if (o == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *o = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_tus_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_CONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_tus_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_tus_log_handler;
+
+    return NGX_OK;
+}
+
+
+/* Context: master process, before the workers start */
+
+static ngx_int_t
+ngx_http_tus_init_module(ngx_cycle_t *cycle)
+{
+    ngx_str_t                    dir;
+    ngx_uint_t                   i;
+    ngx_http_tus_main_conf_t    *tmcf;
+    ngx_http_tus_store_conf_t  **scp;
+    u_char                       buf[NGX_MAX_PATH];
+
+    tmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_tus_module);
+    if (tmcf == NULL) {
+        return NGX_OK;
+    }
+
+    scp = tmcf->stores.elts;
+
+    for (i = 0; i < tmcf->stores.nelts; i++) {
+        if (ngx_http_ingest_create_dir(cycle, &scp[i]->store, cycle->log)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (scp[i]->spool.len == 0) {
+            continue;
+        }
+
+        if (ngx_http_ingest_create_dir(cycle, &scp[i]->spool, cycle->log)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        dir.data = buf;
+        dir.len = ngx_snprintf(buf, sizeof(buf), "%V/incoming", &scp[i]->spool)
+                  - buf;
+
+        if (ngx_http_ingest_create_dir(cycle, &dir, cycle->log) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        dir.len = ngx_snprintf(buf, sizeof(buf), "%V/tmp", &scp[i]->spool)
+                  - buf;
+
+        if (ngx_http_ingest_create_dir(cycle, &dir, cycle->log) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_tus_init_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                   i, expiring;
+    ngx_http_tus_main_conf_t    *tmcf;
+    ngx_http_tus_store_conf_t  **scp;
+
+    if ((ngx_process != NGX_PROCESS_WORKER || ngx_worker != 0)
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    tmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_tus_module);
+    if (tmcf == NULL || tmcf->stores.nelts == 0) {
+        return NGX_OK;
+    }
+
+    scp = tmcf->stores.elts;
+    expiring = 0;
+
+    for (i = 0; i < tmcf->stores.nelts; i++) {
+        if (scp[i]->expiration) {
+            expiring = 1;
+        }
+    }
+
+    if (!expiring) {
+        return NGX_OK;
+    }
+
+    ngx_http_tus_cleanup_task = ngx_thread_task_alloc(cycle->pool,
+                                              sizeof(ngx_http_tus_cleanup_t));
+    if (ngx_http_tus_cleanup_task == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_tus_cleaner = ngx_http_tus_cleanup_task->ctx;
+    ngx_http_tus_cleaner->tmcf = tmcf;
+
+    ngx_http_tus_cleanup_task->handler = ngx_http_tus_cleanup_thread;
+    ngx_http_tus_cleanup_task->event.handler = ngx_http_tus_cleanup_done;
+    ngx_http_tus_cleanup_task->event.data = ngx_http_tus_cleaner;
+    ngx_http_tus_cleanup_task->event.log = cycle->log;
+
+    ngx_http_tus_cleanup_event.handler = ngx_http_tus_cleanup_timer;
+    ngx_http_tus_cleanup_event.data = ngx_http_tus_cleaner;
+    ngx_http_tus_cleanup_event.log = cycle->log;
+    ngx_http_tus_cleanup_event.cancelable = 1;
+
+    ngx_add_timer(&ngx_http_tus_cleanup_event, tmcf->cleanup_interval);
+
+    return NGX_OK;
+}
