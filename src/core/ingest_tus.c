@@ -327,11 +327,11 @@ ingest_tus_checksum_parse(const unsigned char *p, size_t len,
 {
     size_t                n;
     ssize_t               dlen;
-    ingest_cksum_algo_t   a;
-    const unsigned char  *sp, *b64;
     unsigned char         buf[ingest_base64_decoded_max(
                               ingest_base64_encoded_len(
                                   INGEST_CKSUM_MAX_DIGEST))];
+    ingest_cksum_algo_t   a;
+    const unsigned char  *sp, *b64;
 
     *algo = INGEST_CKSUM_NONE;
 
