@@ -42,7 +42,7 @@ deps:
 	scripts/install-deps.sh
 
 unit:
-	$(MAKE) -C t/unit run
+	$(MAKE) --no-print-directory -C t/unit run
 
 integration: modules
 	scripts/run-integration.sh
@@ -63,4 +63,4 @@ bench: modules
 
 clean:
 	rm -rf $(BUILD)
-	$(MAKE) -C t/unit clean
+	$(MAKE) --no-print-directory -C t/unit clean

@@ -43,8 +43,9 @@ typedef struct {
 
 /*
  * Writes the job JSON plus a trailing newline; returns its length, or 0
- * when cap is too small (INGEST_RECORD_MAX * 2 is always enough for a
- * job built from a record).
+ * when cap is too small or the metadata is invalid. A control byte in a
+ * metadata value takes 6 bytes of JSON: 6 * (sum of the field lengths)
+ * + 4096 is always enough.
  */
 size_t ingest_job_format(const ingest_job_t *job, unsigned char *out,
     size_t cap);

@@ -235,7 +235,8 @@ test_status(void)
     CHECK(ingest_tus_reason((ingest_tus_rc_t) 1000) != NULL);
 
     r = ingest_tus_reason(INGEST_TUS_OFFSET_MISMATCH);
-    CHECK_MEM(r, strlen(r), "Upload-Offset does not match the upload's offset");
+    CHECK_MEM(r, strlen(r),
+              "Upload-Offset does not match the upload's offset");
 }
 
 
