@@ -285,8 +285,9 @@ ngx_http_ingest_slot(ngx_http_ingest_shctx_t *sh, ngx_uint_t n)
 static ngx_int_t
 ngx_http_ingest_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    size_t                    slot_size, need;
+    size_t                    slot_size;
     ngx_uint_t                n;
+    ngx_slab_pool_t          *shpool;
     ngx_http_ingest_shctx_t  *sh, *osh;
 
     osh = data;
@@ -305,38 +306,47 @@ ngx_http_ingest_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_OK;
     }
 
-    sh = (ngx_http_ingest_shctx_t *) shm_zone->shm.addr;
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
-    n = (shm_zone->shm.size - offsetof(ngx_http_ingest_shctx_t, slots))
-        / slot_size;
-
-    if (n > NGX_HTTP_INGEST_SLOTS) {
-        n = NGX_HTTP_INGEST_SLOTS;
+    if (shm_zone->shm.exists) {
+        shm_zone->data = shpool->data;
+        return NGX_OK;
     }
-
-    need = offsetof(ngx_http_ingest_shctx_t, slots) + 8 * slot_size;
-
-    if (shm_zone->shm.size < need) {
-        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                      "ingest_zone is too small, it needs at least %uz bytes",
-                      need);
-        return NGX_ERROR;
-    }
-
-    /* the zone is fresh: shm.addr memory is zeroed by mmap() */
 
     if (osh != NULL) {
         ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
                       "ingest metrics layout changed, counters restart");
     }
 
-    ngx_memzero(sh, shm_zone->shm.size);
+    /* half of the zone leaves room for the slab allocator's own pages */
+
+    n = (shm_zone->shm.size / 2 - offsetof(ngx_http_ingest_shctx_t, slots))
+        / slot_size;
+
+    if (n > NGX_HTTP_INGEST_SLOTS) {
+        n = NGX_HTTP_INGEST_SLOTS;
+    }
+
+    if (n < 8) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "ingest_zone is too small for 8 processes' metrics");
+        return NGX_ERROR;
+    }
+
+    sh = ngx_slab_calloc(shpool, offsetof(ngx_http_ingest_shctx_t, slots)
+                                 + n * slot_size);
+    if (sh == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "ingest_zone: cannot allocate the metrics");
+        return NGX_ERROR;
+    }
 
     sh->magic = NGX_HTTP_INGEST_ZONE_MAGIC;
     sh->ncells = ngx_http_ingest_ncells;
     sh->nslots = n;
     sh->slot_size = slot_size;
 
+    shpool->data = sh;
     shm_zone->data = sh;
 
     return NGX_OK;
