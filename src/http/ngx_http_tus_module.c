@@ -205,6 +205,7 @@ static void ngx_http_tus_create_thread(ngx_http_tus_ctx_t *ctx);
 static void ngx_http_tus_create_done(ngx_http_request_t *r,
     ngx_http_tus_ctx_t *ctx);
 static void ngx_http_tus_info_thread(ngx_http_tus_ctx_t *ctx);
+static void ngx_http_tus_repair(ngx_http_tus_ctx_t *ctx);
 static void ngx_http_tus_head_done(ngx_http_request_t *r,
     ngx_http_tus_ctx_t *ctx);
 static void ngx_http_tus_get_done(ngx_http_request_t *r,
@@ -283,6 +284,7 @@ static char *ngx_http_tus_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_tus_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_tus_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static char *ngx_http_tus(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_tus_set_off_size(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_tus_set_expiration(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -322,7 +324,7 @@ static ngx_command_t  ngx_http_tus_commands[] = {
 
     { ngx_string("tus"),
       NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
+      ngx_http_tus,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_tus_loc_conf_t, enable),
       NULL },
@@ -1257,9 +1259,13 @@ ngx_http_tus_info_thread(ngx_http_tus_ctx_t *ctx)
 
     ctx->offset = (uint64_t) st.st_size;
 
-    if (ctx->rec.has_verify && ctx->rec.verify < ctx->offset) {
+    if (ctx->rec.has_verify) {
         /* bytes of an unverified checksummed PATCH do not count */
-        ctx->offset = ctx->rec.verify;
+        if (ctx->rec.verify < ctx->offset) {
+            ctx->offset = ctx->rec.verify;
+        }
+
+        ngx_http_tus_repair(ctx);
     }
 
     if (!ctx->rec.deferred && ctx->offset > ctx->rec.length) {
@@ -1268,6 +1274,58 @@ ngx_http_tus_info_thread(ngx_http_tus_ctx_t *ctx)
 
     ctx->has_offset = (ctx->rec.state != INGEST_STATE_PENDING);
     ctx->result = NGX_OK;
+}
+
+
+/*
+ * A checksummed part whose writer died: when nobody holds the lock, cut
+ * the unverified bytes and forget the mark, so that the file size is the
+ * offset again. A live writer is left alone.
+ * Context: thread pool
+ */
+
+static void
+ngx_http_tus_repair(ngx_http_tus_ctx_t *ctx)
+{
+    int                     fd;
+    struct stat             st;
+    ngx_http_ingest_err_t   e;
+
+    fd = open((char *) ctx->data_path, O_RDWR|O_CLOEXEC);
+    if (fd == -1) {
+        return;
+    }
+
+    if (ngx_http_ingest_lock(fd, 0, &e) != NGX_OK) {
+        (void) close(fd);
+        return;
+    }
+
+    /* the writer may have finished between our reads: read again */
+
+    free(ctx->info);
+    ctx->info = NULL;
+
+    if (ngx_http_tus_load_record(ctx, (char *) ctx->info_path) != NGX_OK) {
+        (void) close(fd);
+        return;
+    }
+
+    if (!ctx->rec.has_verify) {
+        if (fstat(fd, &st) == 0) {
+            ctx->offset = (uint64_t) st.st_size;
+        }
+
+    } else if (ftruncate(fd, (off_t) ctx->rec.verify) == 0) {
+        ctx->offset = ctx->rec.verify;
+        ctx->rec.has_verify = 0;
+
+        (void) ngx_http_tus_save_record(&ctx->conf->sc,
+                                        (char *) ctx->info_path, &ctx->rec,
+                                        &e);
+    }
+
+    (void) close(fd);
 }
 
 
@@ -1661,6 +1719,11 @@ ngx_http_tus_delete_thread(ngx_http_tus_ctx_t *ctx)
         return;
     }
 
+    /* an expired upload goes anyway, but the answer says it had expired */
+    ctx->tus_rc = (ctx->rec.state != INGEST_STATE_COMPLETE
+                   && ingest_record_expired(&ctx->rec, ctx->now))
+                  ? INGEST_TUS_GONE : INGEST_TUS_OK;
+
     if (unlink((char *) ctx->info_path) == -1) {
         ngx_http_ingest_set_err(e, "unlink() of a record");
         ctx->result = NGX_ERROR;
@@ -1683,6 +1746,13 @@ static void
 ngx_http_tus_delete_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
 {
     ngx_int_t  rc;
+
+    if (ctx->result == NGX_OK && ctx->tus_rc == INGEST_TUS_GONE) {
+        ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_FAILED, 1);
+        ngx_http_tus_finalize(r, ctx,
+                              ngx_http_tus_reject(r, ctx, INGEST_TUS_GONE));
+        return;
+    }
 
     switch (ctx->result) {
 
@@ -2127,7 +2197,7 @@ ngx_http_tus_process_body(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
 
         rb->bufs = NULL;
 
-        if (ctx->write_failed) {
+        if (ctx->write_failed || ctx->body_rc) {
             goto done;
         }
 
@@ -2138,8 +2208,12 @@ ngx_http_tus_process_body(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
         rc = ngx_http_read_unbuffered_request_body(r);
 
         if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            /*
+             * The client went away or the body is malformed; what was
+             * read before that is in rb->bufs and is kept.
+             */
             ctx->body_rc = rc;
-            goto done;
+            continue;
         }
 
         if (rb->bufs == NULL) {
@@ -3585,7 +3659,9 @@ ngx_http_tus_log_handler(ngx_http_request_t *r)
 
     ngx_http_ingest_metric_add(m, 1);
 
-    if (ctx == NULL || !ctx->body_started) {
+    if (ctx == NULL
+        || !(ctx->method == NGX_HTTP_PATCH || ctx->body_started))
+    {
         return NGX_OK;
     }
 
@@ -3873,7 +3949,11 @@ ngx_http_tus_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_tus_main_conf_t    *tmcf;
     ngx_http_tus_store_conf_t  **scp;
 
-    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    /* not inherited: "tus on" also sets the location's content handler */
+    if (conf->enable == NGX_CONF_UNSET) {
+        conf->enable = 0;
+    }
+
     ngx_conf_merge_str_value(conf->sc.store, prev->sc.store, "");
     ngx_conf_merge_str_value(conf->sc.profile, prev->sc.profile, "default");
     ngx_conf_merge_str_value(conf->sc.webhook, prev->sc.webhook, "");
@@ -4030,6 +4110,29 @@ ngx_http_tus_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
 
 static char *
+ngx_http_tus(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_tus_loc_conf_t *tlcf = conf;
+
+    char                      *rv;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (tlcf->enable) {
+        /* the location's content handler, like proxy_pass */
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+        clcf->handler = ngx_http_tus_handler;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
 ngx_http_tus_set_off_size(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char  *p = conf;
@@ -4175,13 +4278,6 @@ ngx_http_tus_postconfiguration(ngx_conf_t *cf)
     ngx_http_core_main_conf_t  *cmcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_CONTENT_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_tus_handler;
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
     if (h == NULL) {
