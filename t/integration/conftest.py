@@ -87,11 +87,22 @@ def nginx_factory(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _error_log_guard():
     """fails the test that made a running nginx log something forbidden"""
+    for srv in list(NginxServer.live):
+        if srv.health_problem():
+            # reported by the test that killed it; go on with a fresh one
+            try:
+                srv.restart_after_crash()
+            except HarnessError as e:
+                pytest.fail("cannot restart nginx after it died in an "
+                            "earlier test: %s" % e, pytrace=False)
     before = {id(s): s.log_offsets() for s in NginxServer.live}
     yield
     problems = []
     for srv in list(NginxServer.live):
-        problems += srv.log_problems(before.get(id(srv), (0, 0)))
+        problems += srv.log_problems(before.get(id(srv), (0, 0)), mark=True)
+        died = srv.health_problem()
+        if died:
+            problems.append(died)
     if problems:
         pytest.fail("nginx logged forbidden lines during this test:\n"
                     + "\n".join(problems[:40]), pytrace=False)

@@ -67,6 +67,18 @@ def free_port():
     return port
 
 
+def port_in_use(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", port))
+        return False
+    except OSError:
+        return True
+    finally:
+        s.close()
+
+
 def sha256(data):
     return hashlib.sha256(data).hexdigest()
 
@@ -163,6 +175,24 @@ def children_of(pid):
         if int(rest[1]) == pid:
             kids.append(int(entry))
     return sorted(kids)
+
+
+def nginx_group_members(pgid):
+    """pids of the nginx processes in process group pgid"""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                rest = f.read().rsplit(")", 1)[1].split()
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if int(rest[2]) == pgid and cmd.startswith(b"nginx"):
+            out.append(int(entry))
+    return out
 
 
 def proc_alive(pid):
@@ -290,7 +320,11 @@ class Conf:
         lines.append("    log_format ingest_test '$pid $connection "
                      "\"$request\" $status $body_bytes_sent "
                      "$request_length $request_time';")
-        lines += ["    " + d for d in http + self.http]
+        # INGEST_EXTRA_HTTP: extra http-level directives for every generated
+        # config (a debugging aid, e.g. to triage a failure; never set in CI)
+        extra = [d.strip() + ";" for d in
+                 os.environ.get("INGEST_EXTRA_HTTP", "").split(";") if d.strip()]
+        lines += ["    " + d for d in http + self.http + extra]
         lines.append("    server {")
         lines.append("        listen 127.0.0.1:%d reuseport;" % self.port)
         lines.append("        server_name localhost;")
@@ -323,8 +357,10 @@ def standard_conf(prefix, port=None, cleanup_interval="1s", create_dirs=True):
     spool = c.spool
 
     def tus_loc(spec, store, *extra):
+        # client_max_body_size 0: as docs/quickstart.md and directives.md
+        # ("tus") tell, tus_max_size is the limit
         c.location(spec, "tus on;", "tus_store %s;" % c.store(store),
-                   "tus_spool %s;" % spool, *extra)
+                   "tus_spool %s;" % spool, "client_max_body_size 0;", *extra)
 
     tus_loc("/files/", "files", "tus_max_size 1g;", "tus_expiration 1h;",
             "tus_cors_origin *;")
@@ -346,6 +382,9 @@ def standard_conf(prefix, port=None, cleanup_interval="1s", create_dirs=True):
     tus_loc("/cors-list/", "corslist", "tus_max_size 1g;",
             "tus_cors_origin https://a.example https://b.example;")
     tus_loc("~ ^/rx/", "rx", "tus_base_uri /rx/;", "tus_max_size 1g;")
+    tus_loc("/smallbuf/", "smallbuf", "tus_buffer_size 64k;")
+    c.location("/nospool/", "tus on;", "tus_store %s;" % c.store("nospool"),
+               "client_max_body_size 0;")
     c.location("= /metrics", "ingest_metrics;")
     if create_dirs:
         for d in ("tmp", "incoming"):
@@ -382,6 +421,8 @@ class NginxServer:
         self.access_log = self.prefix / "access.log"
         self.base = "http://127.0.0.1:%d" % self.port
         self._stderr = None
+        self.expected_exit = False
+        self.reported = set()       # forbidden log lines already reported
 
     # paths
     def store(self, name="files"):
@@ -448,30 +489,79 @@ class NginxServer:
     def reload(self, timeout=20):
         old = set(self.worker_pids())
         os.kill(self.proc.pid, signal.SIGHUP)
-        wait_until(lambda: (len(self.worker_pids()) == self.conf.workers
-                            and not (set(self.worker_pids()) & old)),
-                   timeout=timeout, what="new workers after reload")
 
-    def stop(self, timeout=20, check=True):
-        """SIGQUIT (graceful), SIGKILL after timeout. Returns True when the
-        graceful stop worked."""
-        graceful = True
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGQUIT)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                graceful = False
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.proc.wait(10)
+        def done():
+            died = self.health_problem()
+            if died:
+                raise AssertionError("on reload (SIGHUP): " + died)
+            pids = set(self.worker_pids())
+            return len(pids) == self.conf.workers and not (pids & old)
+
+        wait_until(done, timeout=timeout, what="new workers after reload")
+
+    def health_problem(self):
+        """why this instance is not healthy, or None"""
+        if self.proc is not None and self.proc.poll() is not None:
+            if not self.expected_exit:
+                self.kill_orphans()
+                return ("nginx master process %d died (exit status %s)"
+                        % (self.proc.pid, self.proc.returncode))
+        return None
+
+    def restart_after_crash(self):
+        """a fresh master on the same config, port, store and logs"""
+        self.kill_orphans()
         if self in NginxServer.live:
             NginxServer.live.remove(self)
         if self._stderr:
             self._stderr.close()
             self._stderr = None
+        self.proc = None
+        self.expected_exit = False
+        wait_until(lambda: not port_in_use(self.port), timeout=10,
+                   what="port %d to be free" % self.port)
+        return self.start()
+
+    def kill_orphans(self):
+        """workers left by a dead master (same process group)"""
+        if self.proc is None:
+            return
+        for pid in nginx_group_members(self.proc.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def stop(self, timeout=20, check=True):
+        """SIGQUIT (graceful), SIGKILL after timeout. Returns True when the
+        graceful stop worked."""
+        graceful = True
+        died = self.health_problem()
+        if self.proc is not None and died is None:
+            self.expected_exit = True
+            os.kill(self.proc.pid, signal.SIGQUIT)
+            try:
+                rc = self.proc.wait(timeout)
+                if rc != 0:
+                    died = ("nginx master process %d exited with status %s "
+                            "on SIGQUIT" % (self.proc.pid, rc))
+            except subprocess.TimeoutExpired:
+                graceful = False
+        if self.proc is not None and (died is not None or not graceful):
+            # a hung master, or workers orphaned by a crashed one: they
+            # are in the process group of the master (start_new_session)
+            self.kill_orphans()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+        if self in NginxServer.live:
+            NginxServer.live.remove(self)
+        if self._stderr:
+            self._stderr.close()
+            self._stderr = None
+        if check and died is not None:
+            raise AssertionError(died + "; see " + str(self.error_log))
         if check and not graceful:
             raise AssertionError(
                 "nginx did not exit within %ss of SIGQUIT (a request or a "
@@ -495,8 +585,9 @@ class NginxServer:
         return tuple(p.stat().st_size if p.exists() else 0
                      for p in (self.error_log, self.stderr_log))
 
-    def log_problems(self, since=(0, 0)):
-        """bad lines written to error.log / stderr since the offsets"""
+    def log_problems(self, since=(0, 0), mark=False):
+        """bad lines written to error.log / stderr since the offsets, less
+        those already reported (mark=True records these as reported)"""
         bad = []
         for p, off in zip((self.error_log, self.stderr_log), since):
             if not p.exists():
@@ -507,7 +598,11 @@ class NginxServer:
             for line in text.splitlines():
                 if BAD_LOG_RE.search(line) and not any(
                         a.search(line) for a in self.allowed):
-                    bad.append("%s: %s" % (p.name, line))
+                    entry = "%s: %s" % (p.name, line)
+                    if entry not in self.reported:
+                        bad.append(entry)
+        if mark:
+            self.reported.update(bad)
         return bad
 
     def assert_clean_log(self, since=(0, 0)):
@@ -661,6 +756,22 @@ class RawConn:
         r, _, _ = select.select([self.sock], [], [], 0)
         return not r
 
+    def early_response(self, method="PATCH"):
+        """the response, when the server already sent one (e.g. it
+        rejected a request whose body is still being sent), else None"""
+        if self.response_pending():
+            return None
+        try:
+            return self.read_response(method)
+        except (ConnectionError, OSError) as e:
+            return RawResponse(0, "connection closed: %r" % e, [], b"")
+
+    def assert_no_early_response(self, what="request"):
+        r = self.early_response()
+        assert r is None, ("the server answered the %s before its body was "
+                           "sent: %s %s %r" % (what, r.status, r.reason,
+                                               r.body[:200]))
+
     def read_response(self, method="GET"):
         line = self._readline()
         while line == b"":
@@ -767,8 +878,15 @@ class TusClient:
                                 timeout=HTTP_TIMEOUT, allow_redirects=False)
 
     def get(self, url, headers=None, tus=True):
-        return self.http.get(url, headers=self._h(headers, tus),
-                             timeout=HTTP_TIMEOUT, allow_redirects=False)
+        r = self.http.get(url, headers=self._h(headers, tus),
+                          timeout=HTTP_TIMEOUT, allow_redirects=False)
+        # urllib3 does not enforce Content-Length: a short body would pass
+        cl = r.headers.get("Content-Length")
+        if cl is not None:
+            assert len(r.content) == int(cl), (
+                "GET %s: Content-Length %s but %d body bytes"
+                % (url, cl, len(r.content)))
+        return r
 
     def options(self, url=None, headers=None, tus=False):
         return self.http.options(url or self.endpoint,

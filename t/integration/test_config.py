@@ -83,7 +83,7 @@ def test_missing_store_is_created_at_startup(nginx_factory, tmp_path_factory):
 
     def configure(c):
         c.location("/files/", "tus on;", "tus_store %s;" % store,
-                   "tus_max_size 1m;")
+                   "tus_max_size 1m;", "client_max_body_size 0;")
 
     srv = nginx_factory(conf=Conf(prefix), configure=configure)
     assert store.is_dir()
@@ -114,6 +114,39 @@ def test_tus_off_declines(nginx_factory, tmp_path_factory):
     assert r.status_code == 200 and r.text == "static\n"
 
 
+def test_warns_about_client_max_body_size(nginx_factory, tmp_path_factory):
+    """directives.md ("tus"): nginx warns at start-up when
+    client_max_body_size is below two write buffers"""
+    prefix = tmp_path_factory.mktemp("nginx-cmbs")
+
+    def configure(c):
+        # two 512k buffers by default: 512k is below, 1m (nginx's default)
+        # is not
+        c.location("/files/", "tus on;", "tus_store %s;" % (prefix / "s"),
+                   "client_max_body_size 512k;")
+        c.location("/def/", "tus on;", "tus_store %s;" % (prefix / "d"))
+        c.location("/big/", "tus on;", "tus_store %s;" % (prefix / "b"),
+                   "client_max_body_size 0;")
+
+    srv = nginx_factory(conf=Conf(prefix), configure=configure)
+    lines = (srv.read_log() + srv.read_stderr()).splitlines()
+    warns = [l for l in lines
+             if "[warn]" in l and "client_max_body_size 524288" in l]
+    assert len(warns) == 1, lines[-20:]
+    # the limit is nginx's: a PATCH above it gets 413 (and nothing written)
+    for base, store, size in (("/files/", "s", 600 << 10),
+                              ("/def/", "d", 2 << 20)):
+        t = srv.tus(base)
+        url, uid = t.create_ok(4 << 20)
+        r = t.patch(url, 0, b"x" * size)
+        assert r.status_code == 413, (base, r.status_code)
+        assert (prefix / store / uid).stat().st_size == 0
+    # where it is 0, tus_max_size (off here) is the limit
+    t = srv.tus("/big/")
+    url, uid = t.create_ok(4 << 20)
+    assert t.patch(url, 0, b"x" * (2 << 20)).status_code == 204
+
+
 def test_zone_size_and_defaults(nginx_factory, tmp_path_factory):
     prefix = tmp_path_factory.mktemp("nginx-zone")
 
@@ -121,7 +154,8 @@ def test_zone_size_and_defaults(nginx_factory, tmp_path_factory):
         c.http.append("ingest_zone 2m;")
         # no thread_pool line: the module creates the default pool itself
         c.thread_pool = None
-        c.location("/files/", "tus on;", "tus_store %s;" % (prefix / "s"))
+        c.location("/files/", "tus on;", "tus_store %s;" % (prefix / "s"),
+                   "client_max_body_size 0;")
         c.location("= /metrics", "ingest_metrics;")
 
     srv = nginx_factory(conf=Conf(prefix), configure=configure)

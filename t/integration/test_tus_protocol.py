@@ -408,7 +408,7 @@ def test_create_on_small_body_past_max_size(nginx):
 
 
 def test_patch_in_chunks_completes(nginx, tus):
-    data = payload(3 * MiB + 123, 7)
+    data = payload(4 * MiB + 123, 7)
     url, uid = tus.create_ok(len(data), metadata={"filename": "a.bin"})
     off = 0
     for size in (1, 1000, 512 * KiB - 1, 512 * KiB + 1, 2 * MiB):
@@ -640,6 +640,46 @@ def test_checksum_mismatch_460(nginx, tus, algo, size):
                   headers={"Upload-Checksum": cksum_header(algo, piece)})
     assert r.status_code == 204
     assert sha256_file(data_file(nginx, uid)) == sha256(data)
+
+
+@pytest.mark.parametrize("good", [True, False])
+def test_checksum_with_chunked_body(nginx, tus, good):
+    data = big_payload(MiB + 999, 26)
+    url, uid = tus.create_ok(len(data) + 10)
+    assert tus.patch(url, 0, b"0123456789").status_code == 204
+    dig = bytearray(digest("sha1", data))
+    if not good:
+        dig[-1] ^= 1
+
+    def gen():
+        for i in range(0, len(data), 100 * KiB):
+            yield data[i:i + 100 * KiB]
+
+    r = tus.http.patch(url, data=gen(), timeout=HTTP_TIMEOUT, headers=dict(
+        TUS_HDR, **{"Upload-Offset": "10", "Content-Type": OCTET,
+                    "Upload-Checksum": "sha1 " + base64.b64encode(
+                        bytes(dig)).decode()}))
+    if good:
+        assert r.status_code == 204, r.text
+        assert sha256_file(data_file(nginx, uid)) == sha256(b"0123456789" + data)
+    else:
+        assert_error(r, 460)
+        assert tus.offset(url) == 10
+        assert file_bytes(data_file(nginx, uid)) == b"0123456789"
+
+
+def test_small_write_buffers(nginx):
+    """tus_buffer_size 64k: many buffer swaps per PATCH"""
+    t = nginx.tus("/smallbuf/")
+    data = big_payload(3 * MiB + 4321, 27)
+    url, uid = t.create_ok(len(data))
+    piece = data[:2 * MiB + 7]
+    r = t.patch(url, 0, piece, headers={
+        "Upload-Checksum": cksum_header("md5", piece)})
+    assert r.status_code == 204, r.text
+    t.send_all(url, data, start=len(piece))
+    assert sha256_file(data_file(nginx, uid, "smallbuf")) == sha256(data)
+    assert nginx.wait_job(uid)["size"] == len(data)
 
 
 @pytest.mark.parametrize("header", [
@@ -907,6 +947,27 @@ def test_get_no_header_injection_from_filename(nginx, tus):
     assert r.body == b"x"
 
 
+def test_get_repeated_on_keepalive_connections(nginx, tus):
+    """several GETs of a completed upload per keep-alive connection"""
+    data = big_payload(6 * MiB + 333, 24)
+    url, uid = tus.upload(data, chunk=2 * MiB)
+    digest_ = sha256(data)
+    for i in range(12):
+        with nginx.connect() as c:
+            for j in range(3):
+                r = c.request("GET", "/files/" + uid, TUS_HDR)
+                assert r.status == 200, (i, j, r.status)
+                assert len(r.body) == len(data), (i, j, len(r.body))
+                assert sha256(r.body) == digest_, (i, j)
+                time.sleep(0.01 * (i % 4))
+    # and HEAD/GET interleaved on one connection
+    with nginx.connect() as c:
+        for j in range(4):
+            assert c.request("HEAD", "/files/" + uid, TUS_HDR).status == 200
+            r = c.request("GET", "/files/" + uid, TUS_HDR)
+            assert r.status == 200 and len(r.body) == len(data)
+
+
 def test_get_unfinished_409_and_unknown_404(nginx, tus):
     url, uid = tus.create_ok(10)
     tus.patch(url, 0, b"12345")
@@ -1111,6 +1172,7 @@ class SlowPatch:
 
     def send(self, data):
         self.conn.send(data)
+        self.conn.assert_no_early_response("slow PATCH")
 
     def finish(self, data=b""):
         if data:
@@ -1138,6 +1200,7 @@ def test_concurrent_patch_423(nginx, tus, where):
     try:
         slow.send(data[:1000])
         wait_lock_visible(data_file(nginx, uid))
+        slow.conn.assert_no_early_response("slow PATCH")
         if where == "same-worker":
             c2, pid2 = nginx.connect_worker(pid=slow.pid)
         else:
@@ -1253,6 +1316,35 @@ def test_disconnect_half_close_keeps_every_byte(nginx, tus):
     assert sha256_file(data_file(nginx, uid)) == sha256(data)
 
 
+def test_client_body_timeout_keeps_received_bytes(nginx_factory):
+    """docs/tus.md: when client_body_timeout fires in the middle of a
+    PATCH the bytes received so far are written and kept"""
+    srv = nginx_factory(configure=lambda c: c.http.append(
+        "client_body_timeout 1s;"))
+    t = srv.tus("/files/")
+    data = big_payload(2 * MiB, 28)
+    sent = 700 * KiB + 3
+    url, uid = t.create_ok(len(data))
+    slow = SlowPatch(srv, "/files/" + uid, 0, len(data))
+    try:
+        slow.send(data[:sent])
+        # hold the connection open until nginx gives up on the body
+        slow.conn.sock.settimeout(30)
+        try:
+            while slow.conn.sock.recv(65536):
+                pass
+        except OSError:
+            pass
+    finally:
+        slow.close()
+    off = settled_offset(srv, t, url, uid)
+    assert off == (srv.store("files") / uid).stat().st_size
+    assert off == sent, "received %d bytes, kept %d" % (sent, off)
+    wait_writable(t, url, off)
+    t.send_all(url, data, start=off)
+    assert sha256_file(srv.store("files") / uid) == sha256(data)
+
+
 def test_disconnect_during_checksummed_patch_discards_chunk(nginx, tus):
     total = 6 * MiB
     data = big_payload(total, 22)
@@ -1322,6 +1414,15 @@ def test_spool_job_profile_webhook_and_no_metadata(nginx):
     assert job["metadata"] in ({}, None)
     assert job["source"].startswith(str(nginx.store("hooked")))
     assert os.listdir(nginx.spool / "tmp") == []
+
+
+def test_no_spool_job_without_tus_spool(nginx):
+    t = nginx.tus("/nospool/")
+    before = dir_snapshot(nginx.spool)
+    url, uid = t.upload(b"no job for me")
+    assert t.get(url).content == b"no job for me"
+    time.sleep(0.2)
+    assert dir_snapshot(nginx.spool) == before
 
 
 def test_no_spool_job_before_completion(nginx, tus):
