@@ -2,7 +2,7 @@
 # Upload benchmarks of the tus module against side-by-side baselines.
 # Not part of the test suite. `make bench` runs it after `make modules`.
 #
-#   bench/run.sh                      # everything, about 2-5 minutes
+#   bench/run.sh                      # everything, about a minute
 #   BENCH_ONLY=dav,node bench/run.sh  # some scenarios (names below)
 #   BENCH_SIZE=256m bench/run.sh      # a quicker, smaller run
 #
@@ -10,10 +10,14 @@
 # runs twice and the second run is reported):
 #   tus4m    our module: one 1 GiB upload in 4 MiB PATCHes
 #   tus1     our module: the same upload in one PATCH
-#   dav      nginx's own WebDAV PUT of the same file (the ceiling baseline)
+#   dav      nginx's own WebDAV PUT of the same file (the ceiling baseline),
+#            stock settings (client_body_buffer_size 16k)
+#   davbuf   the same with client_body_buffer_size 512k (a tuned DAV)
 #   node     @tus/server + @tus/file-store (Node), 4 MiB PATCHes
 #   conc     our module: 50 clients x 64 MiB in 4 MiB PATCHes
 #   davconc  nginx DAV PUT: 50 clients x 64 MiB (baseline for conc)
+#   disk     dd of the file with oflag=direct bs=512k: what the disk takes
+#            with O_DIRECT, which the module uses (context, not a server)
 #
 # All files land under build/bench/ on the same filesystem as the repo
 # (no tmpfs), the source file is read from the page cache by the client
@@ -22,7 +26,9 @@
 #
 # Environment: NGINX (default /usr/sbin/nginx), NODE (default node),
 # BENCH_SIZE (1g), BENCH_CLIENTS (50), BENCH_CLIENT_SIZE (64m),
-# BENCH_CHUNK (4m), BENCH_ONLY (all), BENCH_PORT (18080; uses 3 ports).
+# BENCH_CHUNK (4m), BENCH_ONLY (all), BENCH_PORT (28470; uses 3 ports),
+# BENCH_TUS_CONF (directives added to the tus location, e.g.
+# 'tus_buffer_size 2m;').
 
 set -euo pipefail
 
@@ -35,8 +41,8 @@ SIZE=${BENCH_SIZE:-1g}
 CLIENTS=${BENCH_CLIENTS:-50}
 CSIZE=${BENCH_CLIENT_SIZE:-64m}
 CHUNK=${BENCH_CHUNK:-4m}
-ONLY=${BENCH_ONLY:-tus4m,tus1,dav,node,conc,davconc}
-PORT_TUS=${BENCH_PORT:-18080}
+ONLY=${BENCH_ONLY:-tus4m,tus1,dav,davbuf,node,conc,davconc,disk}
+PORT_TUS=${BENCH_PORT:-28470}
 PORT_DAV=$((PORT_TUS + 1))
 PORT_NODE=$((PORT_TUS + 2))
 TICKS=$(getconf CLK_TCK)
@@ -70,6 +76,7 @@ CHUNK_B=$(bytes "$CHUNK")
 # --- servers ---------------------------------------------------------------
 
 PIDS=()
+declare -A WORKERS LOGS
 
 cleanup() {
     local p
@@ -82,15 +89,37 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 stop_pid() {
-    local pid=$1 i
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
+    local pid=$1 i w rc=0
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for i in $(seq 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || rc=$?
+        # nginx and node exit 0 on SIGTERM; anything else is worth a look
+        if ((rc != 0 && rc != 143)); then
+            echo "   warning: server $pid exited with status $rc on SIGTERM" \
+                 "($( ((rc > 128)) && echo "signal $((rc - 128))" || echo "exit code"))"
+        fi
+    fi
+    if [ -n "${LOGS[$pid]:-}" ] \
+        && grep -qE '\[(alert|crit|emerg)\]' "${LOGS[$pid]}" 2>/dev/null; then
+        echo "   warning: ${LOGS[$pid]}:"
+        grep -E '\[(alert|crit|emerg)\]' "${LOGS[$pid]}" | head -5 | sed 's/^/     /'
+    fi
+    LOGS[$pid]=
+    # workers of a master that died abnormally would keep the port
+    for w in ${WORKERS[$pid]:-}; do
+        if kill -0 "$w" 2>/dev/null \
+            && grep -q '^nginx: worker' "/proc/$w/cmdline" 2>/dev/null
+        then
+            echo "   warning: worker $w outlived its master; killing it"
+            kill -KILL "$w" 2>/dev/null || true
+        fi
     done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    WORKERS[$pid]=
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -118,6 +147,9 @@ start_nginx() {         # dir port
     pid=$!
     PIDS+=("$pid")
     wait_port "$port" "$pid" "$dir/error.log"
+    # the workers too: if the master dies abnormally they must not linger
+    WORKERS[$pid]=$(pgrep -P "$pid" | tr '\n' ' ')
+    LOGS[$pid]=$dir/error.log
     SERVER_PID=$pid
 }
 
@@ -220,6 +252,7 @@ $(http_common "$d")
             tus on;
             tus_store $d/store;
             tus_spool $d/spool;
+            ${BENCH_TUS_CONF:-}
             client_max_body_size 0;
             client_body_timeout 60s;
         }
@@ -229,8 +262,8 @@ EOF
     } > "$d/nginx.conf"
 }
 
-write_dav_conf() {      # dir
-    local d=$1
+write_dav_conf() {      # dir [client_body_buffer_size]
+    local d=$1 buf=${2:-}
     rm -rf "$d"
     mkdir -p "$d/store/dav" "$d/store-tmp"
     {
@@ -249,6 +282,7 @@ $(http_common "$d")
             client_body_temp_path $d/store-tmp;
             client_max_body_size 0;
             client_body_timeout 60s;
+$( [ -n "$buf" ] && echo "            client_body_buffer_size $buf;" )
         }
     }
 }
@@ -302,12 +336,17 @@ clear_store() {
 
 # run the client twice against a server; keep the second run
 measure() {             # name store server_pid client-args...
-    local name=$1 store=$2 spid=$3 run out c0 c1 pids bytes
+    local name=$1 store=$2 spid=$3 run out c0 c1 s0 s1 pids bytes sampler
     shift 3
     for run in 1 2; do
         clear_store "$store"
         sync
         pids=$(server_pids "$spid")
+        if [ -n "${SAMPLE_PIDS:-}" ]; then
+            touch "$B/sampling"
+            rss_sampler "$B/$name/rss.run$run" $SAMPLE_PIDS &
+            sampler=$!
+        fi
         c0=$(cpu_ticks $pids)
         if ! out=$("$B/tusbench" "$@"); then
             echo "$out"
@@ -315,12 +354,23 @@ measure() {             # name store server_pid client-args...
         fi
         pids=$(server_pids "$spid")
         c1=$(cpu_ticks $pids)
-        echo "   run $run: $out cpu_ticks=$((c1 - c0))"
+        # what it takes to get the bytes onto the disk: a server writing
+        # into the page cache leaves that work to the kernel's flusher
+        s0=$(date +%s%N)
+        sync
+        s1=$(date +%s%N)
+        if [ -n "${SAMPLE_PIDS:-}" ]; then
+            rm -f "$B/sampling"
+            wait "$sampler" || true
+        fi
+        echo "   run $run: $out cpu_ticks=$((c1 - c0)) sync_ms=$(( (s1 - s0) / 1000000 ))"
     done
     bytes=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' <<< "$out")
     R[$name.mbps]=$(sed -n 's/.*mbps=\([0-9.]*\).*/\1/p' <<< "$out")
     R[$name.secs]=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<< "$out")
     R[$name.p95]=$(sed -n 's/.*p95_ms=\([0-9.]*\).*/\1/p' <<< "$out")
+    R[$name.sync]=$(awk -v b="$bytes" -v t="${R[$name.secs]}" \
+        -v s=$(( (s1 - s0) / 1000000 )) 'BEGIN { printf "%.1f", b / (t + s / 1e3) / 1e6 }')
     R[$name.cpu]=$(awk -v t=$((c1 - c0)) -v hz="$TICKS" -v b="$bytes" \
         'BEGIN { printf "%.2f", t / hz / (b / 1073741824) }')
     R[$name.rss]=$(( $(status_kb VmHWM $( [ "$name" = node ] && echo "$spid" \
@@ -388,6 +438,15 @@ if want dav; then
     stop_pid "$SERVER_PID"
 fi
 
+if want davbuf; then
+    say "davbuf: nginx DAV PUT with client_body_buffer_size 512k, $(human "$SIZE_B")"
+    write_dav_conf "$B/davbuf" 512k
+    start_nginx "$B/davbuf" "$PORT_DAV"
+    measure davbuf "$B/davbuf/store/dav" "$SERVER_PID" \
+        put "http://127.0.0.1:$PORT_DAV/dav/" "$SRC" "$SIZE_B" 1
+    stop_pid "$SERVER_PID"
+fi
+
 if want node; then
     say "node: $NODE_LABEL, $(human "$SIZE_B") in $(human "$CHUNK_B") PATCHes"
     start_node "$B/node"
@@ -396,24 +455,27 @@ if want node; then
     stop_pid "$SERVER_PID"
 fi
 
+peak_mib() {             # column file -> MiB
+    echo $(( $(sort -k"$1" -n "$2" | tail -1 | cut -d' ' -f"$1") / 1024 ))
+}
+
 if want conc; then
     say "conc: module, $CLIENTS clients x $(human "$CSIZE_B") in $(human "$CHUNK_B") PATCHes"
     write_tus_conf "$B/conc"
     start_nginx "$B/conc" "$PORT_TUS"
-    workers=$(pgrep -P "$SERVER_PID" | tr '\n' ' ')
-    rss_idle=$(( $(rss_sum_kb $workers) / 1024 ))
-    touch "$B/sampling"
-    rss_sampler "$B/conc/rss.samples" $workers &
-    sampler=$!
+    SAMPLE_PIDS=$(pgrep -P "$SERVER_PID" | tr '\n' ' ')
+    nworkers=$(wc -w <<< "$SAMPLE_PIDS")
+    rss_idle=$(( $(rss_sum_kb $SAMPLE_PIDS) / 1024 ))
     measure conc "$B/conc/store" "$SERVER_PID" \
         tus "http://127.0.0.1:$PORT_TUS/files/" "$SRC" "$CSIZE_B" "$CHUNK_B" "$CLIENTS"
-    rm -f "$B/sampling"
-    wait "$sampler" || true
-    rss_after=$(( $(rss_sum_kb $workers) / 1024 ))
-    rss_peak=$(( $(sort -n "$B/conc/rss.samples" | tail -1 | cut -d' ' -f1) / 1024 ))
-    rss_peak1=$(( $(sort -k2 -n "$B/conc/rss.samples" | tail -1 | cut -d' ' -f2) / 1024 ))
-    nworkers=$(wc -w <<< "$workers")
-    echo "   worker RSS (sum of $nworkers workers): idle ${rss_idle} MiB, peak ${rss_peak} MiB during the runs, ${rss_after} MiB after; one worker at most ${rss_peak1} MiB (VmHWM ${R[conc.rss]} MiB)"
+    rss_after=$(( $(rss_sum_kb $SAMPLE_PIDS) / 1024 ))
+    rss_peak_1=$(peak_mib 1 "$B/conc/rss.run1")
+    rss_peak=$(peak_mib 1 "$B/conc/rss.run2")
+    rss_one=$(peak_mib 2 "$B/conc/rss.run2")
+    echo "   worker RSS (sum of $nworkers workers, sampled every 100 ms): idle ${rss_idle} MiB," \
+         "peak ${rss_peak_1} MiB in run 1, ${rss_peak} MiB in run 2, ${rss_after} MiB after;" \
+         "one worker at most ${rss_one} MiB (VmHWM ${R[conc.rss]} MiB)"
+    SAMPLE_PIDS=
     stop_pid "$SERVER_PID"
 fi
 
@@ -424,6 +486,25 @@ if want davconc; then
     measure davconc "$B/davconc/store/dav" "$SERVER_PID" \
         put "http://127.0.0.1:$PORT_DAV/dav/" "$SRC" "$CSIZE_B" "$CLIENTS"
     stop_pid "$SERVER_PID"
+fi
+
+if want disk; then
+    say "disk: dd oflag=direct bs=512k, $(human "$SIZE_B")"
+    mkdir -p "$B/disk"
+    for run in 1 2; do
+        rm -f "$B/disk/dd.out"
+        sync
+        out=$(dd if="$SRC" of="$B/disk/dd.out" bs=512k \
+                count=$((SIZE_B / 524288)) oflag=direct 2>&1 | tail -1)
+        echo "   run $run: $out"
+    done
+    rm -f "$B/disk/dd.out"
+    R[disk.mbps]=$(awk '{ for (i = 1; i <= NF; i++) if ($i == "s,") s = $(i-1);
+                          printf "%.1f", $1 / s / 1e6 }' <<< "$out")
+    R[disk.sync]=${R[disk.mbps]}
+    R[disk.cpu]="-"
+    R[disk.p95]="-"
+    R[disk.rss]="-"
 fi
 
 # --- report ----------------------------------------------------------------
@@ -439,8 +520,9 @@ ratio() {               # a b -> a/b with 2 decimals, or n/a
 
 row() {                 # name label baseline
     [ -n "${R[$1.mbps]:-}" ] || return 0
-    printf '| %s | %s | %s | %s | %s | %s |\n' "$2" "${R[$1.mbps]}" \
-        "$(ratio "$1" "$3")" "${R[$1.cpu]}" "${R[$1.p95]}" "${R[$1.rss]}"
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$2" "${R[$1.mbps]}" \
+        "$(ratio "$1" "$3")" "${R[$1.sync]}" "${R[$1.cpu]}" "${R[$1.p95]}" \
+        "${R[$1.rss]}"
 }
 
 S=$(human "$SIZE_B")
@@ -450,21 +532,27 @@ CS=$(human "$CSIZE_B")
 echo
 say "done in $((SECONDS - T0)) s; second of two runs each"
 echo
-echo "| upload | MB/s | vs DAV PUT | server CPU-s/GiB | p95 request ms | server max RSS MiB |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| upload | MB/s | vs DAV PUT | MB/s incl. sync | server CPU-s/GiB | p95 request ms | server max RSS MiB |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 row tus4m   "ingest module, tus, $S in $C PATCHes" dav
 row tus1    "ingest module, tus, $S in one PATCH" dav
 row dav     "nginx DAV PUT, $S (baseline)" dav
+row davbuf  "nginx DAV PUT, client_body_buffer_size 512k, $S" dav
 row node    "${NODE_LABEL:-@tus/server}, $S in $C PATCHes" dav
 row conc    "ingest module, tus, $CLIENTS clients x $CS in $C PATCHes" davconc
 row davconc "nginx DAV PUT, $CLIENTS clients x $CS (baseline)" davconc
+row disk    "the disk itself: dd oflag=direct bs=512k, $S (no server)" dav
 echo
-echo "MB/s: 10^6 bytes/s of upload data, wall clock of the client. CPU: utime+stime"
+echo "MB/s: 10^6 bytes/s of upload data, wall clock of the client. Incl. sync: the"
+echo "same with the time of a sync(1) right after, which writes out what a server"
+echo "left in the page cache (the module writes with O_DIRECT). CPU: utime+stime"
 echo "of the nginx master and workers (or the node process) per GiB received."
 echo "Max RSS: largest VmHWM of one nginx worker (or of node). Rows with $CLIENTS"
 echo "clients compare with the DAV row with $CLIENTS clients."
 if [ -n "${rss_peak:-}" ]; then
-    echo "Worker RSS during the $CLIENTS-client run: ${rss_idle} MiB idle, ${rss_peak} MiB peak, ${rss_after} MiB after (sum of $nworkers workers, sampled every 100 ms)."
+    echo "Worker RSS with $CLIENTS clients (sum of $nworkers workers, sampled every 100 ms): ${rss_idle} MiB idle,"
+    echo "peak ${rss_peak_1} MiB in the first run, ${rss_peak} MiB in the second, ${rss_after} MiB after;"
+    echo "$(awk -v p="$rss_peak" -v i="$rss_idle" -v n="$CLIENTS" 'BEGIN { printf "%.1f", (p - i) / n }') MiB per active upload."
 fi
 echo
 
@@ -480,9 +568,15 @@ echo "Targets:"
 target "tus 4 MiB PATCHes vs DAV PUT" "$(ratio tus4m dav)" ">=" 1.2
 target "tus CPU-s/GiB (4 MiB PATCHes)" "${R[tus4m.cpu]:-n/a}" "<=" 0.6
 target "tus vs @tus/server" "$(ratio tus4m node)" ">=" 3
+if [ -n "${R[tus4m.mbps]:-}" ] && [ -n "${R[davbuf.mbps]:-}" ]; then
+    echo "- for reference, tus 4 MiB PATCHes vs DAV PUT with a 512k body buffer:" \
+         "$(ratio tus4m davbuf), including the sync: $(awk -v a="${R[tus4m.sync]}" \
+            -v b="${R[davbuf.sync]}" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')"
+fi
 if [ -n "${rss_peak:-}" ]; then
-    # two tus_buffer_size (512k) buffers per active PATCH, plus slack
-    bound=$(( CLIENTS + 16 ))
-    target "worker RSS growth with $CLIENTS uploads, MiB" \
-        "$((rss_peak - rss_idle))" "<=" "$bound"
+    # flat: memory per upload is its buffers (2 x tus_buffer_size 512k
+    # + a 256k read buffer = 1.25 MiB by design), not its size
+    target "worker RSS per active upload, MiB ($CLIENTS x $CS)" \
+        "$(awk -v p="$rss_peak" -v i="$rss_idle" -v n="$CLIENTS" \
+            'BEGIN { printf "%.1f", (p - i) / n }')" "<=" 2
 fi

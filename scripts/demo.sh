@@ -36,12 +36,13 @@ running_pid() {
 }
 
 stop() {
-    local pid i
+    local pid i w workers
     if ! pid=$(running_pid); then
         rm -f "$PIDFILE"
         echo "demo: not running"
         return 0
     fi
+    workers=$(pgrep -P "$pid" || true)
     kill -QUIT "$pid"                   # graceful: finish current requests
     for i in $(seq 100); do
         kill -0 "$pid" 2>/dev/null || break
@@ -51,6 +52,14 @@ stop() {
         kill -TERM "$pid" 2>/dev/null || true
         sleep 1
     fi
+    # workers of a master that died abnormally would keep the port
+    for w in $workers; do
+        if kill -0 "$w" 2>/dev/null \
+            && tr '\0' ' ' < "/proc/$w/cmdline" 2>/dev/null | grep -q '^nginx: worker'
+        then
+            kill -TERM "$w" 2>/dev/null || true
+        fi
+    done
     rm -f "$PIDFILE"
     echo "demo: stopped (nginx $pid)"
 }
@@ -79,6 +88,10 @@ stop >/dev/null
 # --- config ----------------------------------------------------------------
 
 mkdir -p "$DEMO"/{uploads,spool/tmp,spool/incoming,logs,tmp}
+# a fresh log per start (uploads of earlier runs stay: they can resume)
+for f in error access; do
+    [ -f "$DEMO/logs/$f.log" ] && mv -f "$DEMO/logs/$f.log" "$DEMO/logs/$f.log.old"
+done
 
 if [ "$(id -u)" = 0 ]; then
     # the workers run as www-data: they must reach and write the demo dirs
@@ -93,6 +106,14 @@ else
     user_line="# user: not root, the workers run as $(id -un)"
 fi
 
+# worker_rlimit_nofile above the hard limit nginx starts with makes every
+# worker log an [alert] (containers, shells without systemd's limits)
+hard=$(ulimit -Hn)
+nofile=65536
+if [ "$hard" != unlimited ] && ((hard < nofile)); then
+    nofile=$hard
+fi
+
 sed -e "s|/usr/lib/nginx/modules/ngx_http_ingest_module.so|$MODULE|" \
     -e "s|/var/lib/nginx-ingest/uploads|$DEMO/uploads|" \
     -e "s|/var/spool/nginx-ingest|$DEMO/spool|" \
@@ -101,6 +122,7 @@ sed -e "s|/usr/lib/nginx/modules/ngx_http_ingest_module.so|$MODULE|" \
     -e "s|/run/nginx.pid|$PIDFILE|" \
     -e "s|^user www-data;|$user_line|" \
     -e "s|listen 127.0.0.1:8080;|listen 127.0.0.1:$PORT;|" \
+    -e "s|^worker_rlimit_nofile 65536;|worker_rlimit_nofile $nofile;|" \
     "$ROOT/conf-examples/vod-upload.conf" > "$CONF.tmp"
 
 # a path the rewrite missed would write outside build/demo
@@ -163,6 +185,10 @@ grep -qi "^upload-offset: $size\$" <<< "$head" \
     || check_failed "HEAD $loc does not report Upload-Offset: $size"
 id=${loc##*/}
 
+if grep -E '\[(alert|emerg|crit)\]' "$DEMO/logs/error.log"; then
+    echo "demo: warning: nginx logged the problems above in $DEMO/logs/error.log" >&2
+fi
+
 # --- how to use it ---------------------------------------------------------
 
 cat <<EOF
@@ -206,9 +232,9 @@ EOF
 if [ -f "$ROOT/t/js/tus_upload.mjs" ]; then
     cat <<EOF
 
-or the test suite's client:
+or the test suite's client (tus-js-client from t/js/node_modules):
 
-    node t/js/tus_upload.mjs video.mp4 $BASE/files/
+    node t/js/tus_upload.mjs --endpoint $BASE/files/ --file video.mp4 --chunk-size 4194304
 EOF
 fi
 cat <<EOF
