@@ -14,6 +14,7 @@
 
 #include "ingest_core.h"
 #include "ingest_record.h"
+#include "ingest_token.h"
 
 
 /*
@@ -44,6 +45,27 @@ typedef enum {
     NGX_HTTP_INGEST_M_TUS_EXPIRED_REMOVED,
     NGX_HTTP_INGEST_M_TUS_SPOOL_JOBS,
     NGX_HTTP_INGEST_M_TUS_SPOOL_ERRORS,
+    NGX_HTTP_INGEST_M_TUS_QUARANTINED,
+    NGX_HTTP_INGEST_M_TUS_SNIFF_REJECTED,
+    NGX_HTTP_INGEST_M_QUOTA_BYTES,
+    NGX_HTTP_INGEST_M_QUOTA_UPLOADS,
+    NGX_HTTP_INGEST_M_HOOK_DENIED,
+    NGX_HTTP_INGEST_M_OWNER_MISMATCH,
+    NGX_HTTP_INGEST_M_SESSION_OVER,
+    /* auth failures: the order of ingest_token_rc_t, MALFORMED..REVOKED */
+    NGX_HTTP_INGEST_M_AUTH_MISSING,
+    NGX_HTTP_INGEST_M_AUTH_MALFORMED,
+    NGX_HTTP_INGEST_M_AUTH_BAD_HEADER,
+    NGX_HTTP_INGEST_M_AUTH_UNKNOWN_KID,
+    NGX_HTTP_INGEST_M_AUTH_ALG_MISMATCH,
+    NGX_HTTP_INGEST_M_AUTH_BAD_SIGNATURE,
+    NGX_HTTP_INGEST_M_AUTH_EXPIRED,
+    NGX_HTTP_INGEST_M_AUTH_NOT_YET_VALID,
+    NGX_HTTP_INGEST_M_AUTH_MISSING_CLAIM,
+    NGX_HTTP_INGEST_M_AUTH_BAD_CLAIM,
+    NGX_HTTP_INGEST_M_AUTH_WRONG_AUDIENCE,
+    NGX_HTTP_INGEST_M_AUTH_SCOPE,
+    NGX_HTTP_INGEST_M_AUTH_REVOKED,
     NGX_HTTP_INGEST_M_TUS_ACTIVE,
     NGX_HTTP_INGEST_M_TUS_PART_DURATION,
     NGX_HTTP_INGEST_M_LAST
@@ -52,6 +74,44 @@ typedef enum {
 
 void ngx_http_ingest_metric_add(ngx_uint_t metric, ngx_atomic_int_t n);
 void ngx_http_ingest_metric_observe(ngx_uint_t metric, ngx_msec_t ms);
+
+/* the thread pool for module-level background work ("default") */
+ngx_thread_pool_t *ngx_http_ingest_thread_pool(void);
+
+
+/*
+ * Per-subject quotas in the shared zone: open (unfinished) uploads and
+ * the bytes they declared. reserve returns NGX_OK, NGX_DECLINED with
+ * *which set to the exceeded quota ("bytes" / "uploads"), or NGX_ERROR
+ * when the zone is full. A limit of 0 means none.
+ */
+ngx_int_t ngx_http_ingest_quota_reserve(ngx_str_t *sub, off_t bytes,
+    ngx_uint_t uploads, off_t max_bytes, ngx_uint_t max_uploads,
+    const char **which);
+void ngx_http_ingest_quota_release(ngx_str_t *sub, off_t bytes,
+    ngx_uint_t uploads);
+/* usage of a subject (for tests and logs) */
+ngx_int_t ngx_http_ingest_quota_usage(ngx_str_t *sub, off_t *bytes,
+    ngx_uint_t *uploads);
+
+
+/* the result of the access-phase token check, on r->main */
+typedef struct {
+    ingest_token_claims_t  claims;
+    ngx_str_t              sub;
+    ngx_int_t              status;          /* ingest_token_rc_t */
+    time_t                 session_idle;
+    time_t                 session_max;
+    unsigned               session:1;       /* expired: upload session only */
+    unsigned               missing:1;
+    unsigned               rejected:1;
+} ngx_http_ingest_auth_t;
+
+/* NULL when the location does not check tokens */
+ngx_http_ingest_auth_t *ngx_http_ingest_auth(ngx_http_request_t *r);
+
+/* whether "tus on" is set in the location being configured */
+ngx_flag_t ngx_http_tus_enabled(ngx_conf_t *cf);
 
 
 /*

@@ -18,7 +18,7 @@
 
 
 #define NGX_HTTP_INGEST_SLOTS       256
-#define NGX_HTTP_INGEST_ZONE_MAGIC  0x696e6731      /* "ing1" */
+#define NGX_HTTP_INGEST_ZONE_MAGIC  0x696e6732      /* "ing2" */
 
 
 typedef enum {
@@ -44,11 +44,24 @@ typedef struct {
 } ngx_http_ingest_slot_t;
 
 
+/* per-subject quota usage, an rbtree keyed by crc32 of the subject */
+typedef struct {
+    u_char                       color;
+    u_char                       len;
+    u_short                      pad;
+    ngx_uint_t                   uploads;
+    off_t                        bytes;
+    u_char                       data[1];
+} ngx_http_ingest_quota_node_t;
+
+
 typedef struct {
     ngx_uint_t                   magic;
     ngx_uint_t                   ncells;
     ngx_uint_t                   nslots;
     size_t                       slot_size;
+    ngx_rbtree_t                 quota_tree;
+    ngx_rbtree_node_t            quota_sentinel;
     u_char                       slots[1];
 } ngx_http_ingest_shctx_t;
 
@@ -56,6 +69,7 @@ typedef struct {
 typedef struct {
     size_t                       zone_size;
     ngx_shm_zone_t              *shm_zone;
+    ngx_thread_pool_t           *thread_pool;
 } ngx_http_ingest_main_conf_t;
 
 
@@ -79,6 +93,8 @@ static char *ngx_http_ingest_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static char *ngx_http_ingest_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_ingest_init_process(ngx_cycle_t *cycle);
+static void ngx_http_ingest_quota_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 
 
 /* histogram bucket bounds in milliseconds (le), +Inf is implicit */
@@ -158,6 +174,73 @@ static ngx_http_ingest_metric_t  ngx_http_ingest_metric_defs[] = {
       "ingest_spool_errors_total", "protocol=\"tus\"",
       "Completed uploads whose job could not be written." },
 
+    { NGX_HTTP_INGEST_M_TUS_QUARANTINED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_uploads_quarantined_total", "protocol=\"tus\"",
+      "Uploads whose content did not match an allowed container, kept out"
+      " of the spool." },
+
+    { NGX_HTTP_INGEST_M_TUS_SNIFF_REJECTED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_uploads_sniff_rejected_total", "protocol=\"tus\"",
+      "Upload parts rejected (415) because their content is not an"
+      " allowed container." },
+
+    { NGX_HTTP_INGEST_M_QUOTA_BYTES, NGX_HTTP_INGEST_COUNTER,
+      "ingest_quota_rejections_total", "quota=\"bytes\"",
+      "Uploads refused because the subject's quota was reached." },
+
+    { NGX_HTTP_INGEST_M_QUOTA_UPLOADS, NGX_HTTP_INGEST_COUNTER,
+      "ingest_quota_rejections_total", "quota=\"uploads\"", NULL },
+
+    { NGX_HTTP_INGEST_M_HOOK_DENIED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_create_hook_denials_total", "protocol=\"tus\"",
+      "Uploads refused by the pre-create authorization hook." },
+
+    { NGX_HTTP_INGEST_M_OWNER_MISMATCH, NGX_HTTP_INGEST_COUNTER,
+      "ingest_auth_failures_total", "reason=\"other_subject\"",
+      "Requests refused by token checks, by reason." },
+
+    { NGX_HTTP_INGEST_M_SESSION_OVER, NGX_HTTP_INGEST_COUNTER,
+      "ingest_auth_failures_total", "reason=\"session_over\"", NULL },
+
+    { NGX_HTTP_INGEST_M_AUTH_MISSING, NGX_HTTP_INGEST_COUNTER,
+      "ingest_auth_failures_total", "reason=\"missing\"", NULL },
+
+    { NGX_HTTP_INGEST_M_AUTH_MALFORMED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_auth_failures_total", "reason=\"malformed\"", NULL },
+
+    { NGX_HTTP_INGEST_M_AUTH_BAD_HEADER, NGX_HTTP_INGEST_COUNTER,
+      "ingest_auth_failures_total", "reason=\"bad_header\"", NULL },
+
+    { NGX_HTTP_INGEST_M_AUTH_UNKNOWN_KID, NGX_HTTP_INGEST_COUNTER,
+      "ingest_auth_failures_total", "reason=\"unknown_kid\"", NULL },
+
+    { NGX_HTTP_INGEST_M_AUTH_ALG_MISMATCH, NGX_HTTP_INGEST_COUNTER,
+      "ingest_auth_failures_total", "reason=\"alg_mismatch\"", NULL },
+
+    { NGX_HTTP_INGEST_M_AUTH_BAD_SIGNATURE, NGX_HTTP_INGEST_COUNTER,
+      "ingest_auth_failures_total", "reason=\"bad_signature\"", NULL },
+
+    { NGX_HTTP_INGEST_M_AUTH_EXPIRED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_auth_failures_total", "reason=\"expired\"", NULL },
+
+    { NGX_HTTP_INGEST_M_AUTH_NOT_YET_VALID, NGX_HTTP_INGEST_COUNTER,
+      "ingest_auth_failures_total", "reason=\"not_yet_valid\"", NULL },
+
+    { NGX_HTTP_INGEST_M_AUTH_MISSING_CLAIM, NGX_HTTP_INGEST_COUNTER,
+      "ingest_auth_failures_total", "reason=\"missing_claim\"", NULL },
+
+    { NGX_HTTP_INGEST_M_AUTH_BAD_CLAIM, NGX_HTTP_INGEST_COUNTER,
+      "ingest_auth_failures_total", "reason=\"bad_claim\"", NULL },
+
+    { NGX_HTTP_INGEST_M_AUTH_WRONG_AUDIENCE, NGX_HTTP_INGEST_COUNTER,
+      "ingest_auth_failures_total", "reason=\"wrong_audience\"", NULL },
+
+    { NGX_HTTP_INGEST_M_AUTH_SCOPE, NGX_HTTP_INGEST_COUNTER,
+      "ingest_auth_failures_total", "reason=\"scope\"", NULL },
+
+    { NGX_HTTP_INGEST_M_AUTH_REVOKED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_auth_failures_total", "reason=\"revoked\"", NULL },
+
     { NGX_HTTP_INGEST_M_TUS_ACTIVE, NGX_HTTP_INGEST_GAUGE,
       "ingest_uploads_active", "protocol=\"tus\"",
       "Upload parts being received now." },
@@ -176,6 +259,10 @@ static ngx_uint_t  ngx_http_ingest_ncells;
 
 /* this process' slot, NULL outside request-serving processes */
 static ngx_http_ingest_slot_t  *ngx_http_ingest_my_slot;
+
+/* this process' zone and pool, set in init_process */
+static ngx_shm_zone_t          *ngx_http_ingest_zone;
+static ngx_thread_pool_t       *ngx_http_ingest_pool;
 
 
 static ngx_command_t  ngx_http_ingest_commands[] = {
@@ -346,6 +433,9 @@ ngx_http_ingest_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     sh->nslots = n;
     sh->slot_size = slot_size;
 
+    ngx_rbtree_init(&sh->quota_tree, &sh->quota_sentinel,
+                    ngx_http_ingest_quota_insert);
+
     shpool->data = sh;
     shm_zone->data = sh;
 
@@ -369,6 +459,9 @@ ngx_http_ingest_init_process(ngx_cycle_t *cycle)
     {
         return NGX_OK;
     }
+
+    ngx_http_ingest_zone = imcf->shm_zone;
+    ngx_http_ingest_pool = imcf->thread_pool;
 
     if (ngx_process != NGX_PROCESS_WORKER
         && ngx_process != NGX_PROCESS_SINGLE)
@@ -642,6 +735,11 @@ ngx_http_ingest_init_main_conf(ngx_conf_t *cf, void *conf)
     imcf->shm_zone->init = ngx_http_ingest_init_zone;
     imcf->shm_zone->noreuse = 0;
 
+    imcf->thread_pool = ngx_thread_pool_add(cf, NULL);
+    if (imcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -691,4 +789,237 @@ ngx_http_ingest_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_http_ingest_metrics_handler;
 
     return NGX_CONF_OK;
+}
+
+
+ngx_thread_pool_t *
+ngx_http_ingest_thread_pool(void)
+{
+    return ngx_http_ingest_pool;
+}
+
+
+static void
+ngx_http_ingest_quota_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t             **p;
+    ngx_http_ingest_quota_node_t   *qn, *qnt;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else { /* node->key == temp->key */
+
+            qn = (ngx_http_ingest_quota_node_t *) &node->color;
+            qnt = (ngx_http_ingest_quota_node_t *) &temp->color;
+
+            p = (ngx_memn2cmp(qn->data, qnt->data, qn->len, qnt->len) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_http_ingest_quota_node_t *
+ngx_http_ingest_quota_lookup(ngx_http_ingest_shctx_t *sh, ngx_str_t *sub,
+    uint32_t hash)
+{
+    ngx_int_t                      rc;
+    ngx_rbtree_node_t             *node, *sentinel;
+    ngx_http_ingest_quota_node_t  *qn;
+
+    node = sh->quota_tree.root;
+    sentinel = sh->quota_tree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        qn = (ngx_http_ingest_quota_node_t *) &node->color;
+
+        rc = ngx_memn2cmp(sub->data, qn->data, sub->len, (size_t) qn->len);
+
+        if (rc == 0) {
+            return qn;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+ngx_int_t
+ngx_http_ingest_quota_reserve(ngx_str_t *sub, off_t bytes, ngx_uint_t uploads,
+    off_t max_bytes, ngx_uint_t max_uploads, const char **which)
+{
+    size_t                         size;
+    uint32_t                       hash;
+    ngx_slab_pool_t               *shpool;
+    ngx_rbtree_node_t             *node;
+    ngx_http_ingest_shctx_t       *sh;
+    ngx_http_ingest_quota_node_t  *qn;
+
+    if (ngx_http_ingest_zone == NULL || sub->len == 0 || sub->len > 255) {
+        return NGX_OK;
+    }
+
+    sh = ngx_http_ingest_zone->data;
+    shpool = (ngx_slab_pool_t *) ngx_http_ingest_zone->shm.addr;
+    hash = ngx_crc32_short(sub->data, sub->len);
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    qn = ngx_http_ingest_quota_lookup(sh, sub, hash);
+
+    if (qn != NULL) {
+        if (max_uploads && uploads && qn->uploads + uploads > max_uploads) {
+            ngx_shmtx_unlock(&shpool->mutex);
+            *which = "uploads";
+            return NGX_DECLINED;
+        }
+
+        if (max_bytes && bytes && qn->bytes + bytes > max_bytes) {
+            ngx_shmtx_unlock(&shpool->mutex);
+            *which = "bytes";
+            return NGX_DECLINED;
+        }
+
+        qn->uploads += uploads;
+        qn->bytes += bytes;
+
+        ngx_shmtx_unlock(&shpool->mutex);
+        return NGX_OK;
+    }
+
+    if (max_uploads && uploads > max_uploads) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        *which = "uploads";
+        return NGX_DECLINED;
+    }
+
+    if (max_bytes && bytes > max_bytes) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        *which = "bytes";
+        return NGX_DECLINED;
+    }
+
+    size = offsetof(ngx_rbtree_node_t, color)
+           + offsetof(ngx_http_ingest_quota_node_t, data) + sub->len;
+
+    node = ngx_slab_alloc_locked(shpool, size);
+    if (node == NULL) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    node->key = hash;
+
+    qn = (ngx_http_ingest_quota_node_t *) &node->color;
+    qn->len = (u_char) sub->len;
+    qn->uploads = uploads;
+    qn->bytes = bytes;
+    ngx_memcpy(qn->data, sub->data, sub->len);
+
+    ngx_rbtree_insert(&sh->quota_tree, node);
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_ingest_quota_release(ngx_str_t *sub, off_t bytes, ngx_uint_t uploads)
+{
+    uint32_t                       hash;
+    ngx_slab_pool_t               *shpool;
+    ngx_rbtree_node_t             *node;
+    ngx_http_ingest_shctx_t       *sh;
+    ngx_http_ingest_quota_node_t  *qn;
+
+    if (ngx_http_ingest_zone == NULL || sub->len == 0 || sub->len > 255) {
+        return;
+    }
+
+    sh = ngx_http_ingest_zone->data;
+    shpool = (ngx_slab_pool_t *) ngx_http_ingest_zone->shm.addr;
+    hash = ngx_crc32_short(sub->data, sub->len);
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    qn = ngx_http_ingest_quota_lookup(sh, sub, hash);
+
+    if (qn != NULL) {
+        qn->uploads = (qn->uploads > uploads) ? qn->uploads - uploads : 0;
+        qn->bytes = (qn->bytes > bytes) ? qn->bytes - bytes : 0;
+
+        if (qn->uploads == 0 && qn->bytes == 0) {
+            node = (ngx_rbtree_node_t *)
+                       ((u_char *) qn - offsetof(ngx_rbtree_node_t, color));
+            ngx_rbtree_delete(&sh->quota_tree, node);
+            ngx_slab_free_locked(shpool, node);
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+ngx_int_t
+ngx_http_ingest_quota_usage(ngx_str_t *sub, off_t *bytes, ngx_uint_t *uploads)
+{
+    uint32_t                       hash;
+    ngx_slab_pool_t               *shpool;
+    ngx_http_ingest_quota_node_t  *qn;
+
+    *bytes = 0;
+    *uploads = 0;
+
+    if (ngx_http_ingest_zone == NULL || sub->len == 0 || sub->len > 255) {
+        return NGX_DECLINED;
+    }
+
+    shpool = (ngx_slab_pool_t *) ngx_http_ingest_zone->shm.addr;
+    hash = ngx_crc32_short(sub->data, sub->len);
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    qn = ngx_http_ingest_quota_lookup(ngx_http_ingest_zone->data, sub, hash);
+
+    if (qn != NULL) {
+        *bytes = qn->bytes;
+        *uploads = qn->uploads;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return qn ? NGX_OK : NGX_DECLINED;
 }
