@@ -35,6 +35,7 @@ static int ingest_record_word(const ingest_str_t *v, const char *const *words,
     int *out);
 static int ingest_record_i64(const ingest_str_t *v, int64_t *out);
 static int ingest_record_owner_valid(const unsigned char *p, size_t len);
+static int ingest_record_session_valid(const unsigned char *p, size_t len);
 static int ingest_record_parts_valid(const unsigned char *p, size_t len);
 static int ingest_record_metadata_valid(const unsigned char *p, size_t len);
 static void ingest_record_put(ingest_record_out_t *o, const void *data,
@@ -196,6 +197,17 @@ ingest_record_parse(ingest_record_t *rec, const unsigned char *buf,
 
     i++;
 
+    if (i < n && ingest_record_key(&lines[i], "session")) {
+        if (!ingest_record_session_valid(lines[i].value.data,
+                                         lines[i].value.len))
+        {
+            return -1;
+        }
+
+        rec->session = lines[i].value;
+        i++;
+    }
+
     if (i < n && ingest_record_key(&lines[i], "verify")) {
         if (ingest_parse_u64(lines[i].value.data, lines[i].value.len, &u)
             != 0)
@@ -264,6 +276,9 @@ ingest_record_format(const ingest_record_t *rec, unsigned char *out,
         || (!rec->deferred && rec->length > INGEST_MAX_OFF)
         || (rec->has_verify && rec->verify > INGEST_MAX_OFF)
         || rec->created < 0 || rec->expires < 0
+        || (rec->session.len != 0
+            && !ingest_record_session_valid(rec->session.data,
+                                            rec->session.len))
         || (rec->owner.len != 0
             && (!ingest_record_owner_valid(rec->owner.data, rec->owner.len)
                 || (rec->owner.len == 1 && rec->owner.data[0] == '-')))
@@ -318,6 +333,11 @@ ingest_record_format(const ingest_record_t *rec, unsigned char *out,
 
     } else {
         ingest_record_put(&o, rec->owner.data, rec->owner.len);
+    }
+
+    if (rec->session.len != 0) {
+        ingest_record_put(&o, "\nsession ", 9);
+        ingest_record_put(&o, rec->session.data, rec->session.len);
     }
 
     if (rec->has_verify) {
@@ -511,4 +531,12 @@ ingest_record_put_u64(ingest_record_out_t *o, uint64_t v)
 
     n = ingest_format_u64(tmp, v);
     ingest_record_put(o, tmp, n);
+}
+
+
+/* a session id: INGEST_ID_LEN lowercase hex digits, like upload ids */
+static int
+ingest_record_session_valid(const unsigned char *p, size_t len)
+{
+    return ingest_id_valid(p, len);
 }

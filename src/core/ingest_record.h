@@ -17,7 +17,10 @@
  *     concat none|partial|final
  *     created <unix seconds>
  *     expires <unix seconds>  0: never
- *     owner <subject>|-       token subject, "-" when anonymous
+ *     owner <subject>|-       token subject, "-" when anonymous;
+ *                             percent-encoded by the writer when it has
+ *                             bytes outside 0x21-0x7e or '%', or is "-"
+ *     session <32 hex>        optional: the token that created the upload
  *     verify <offset>         optional: a checksummed PATCH started here
  *     parts <id> <id> ...     final uploads only, in order
  *     metadata <raw Upload-Metadata value, may be empty>
@@ -60,6 +63,7 @@ typedef struct {
     uint64_t             verify;
     /* slices point into the caller's buffer (parse) or caller's data */
     ingest_str_t         owner;         /* len 0: anonymous */
+    ingest_str_t         session;       /* len 0: none */
     ingest_str_t         parts;         /* INGEST_ID_LEN ids joined by ' ' */
     ingest_str_t         metadata;
 } ingest_record_t;

@@ -202,6 +202,12 @@ static ngx_http_ingest_metric_t  ngx_http_ingest_metric_defs[] = {
     { NGX_HTTP_INGEST_M_SESSION_OVER, NGX_HTTP_INGEST_COUNTER,
       "ingest_auth_failures_total", "reason=\"session_over\"", NULL },
 
+    { NGX_HTTP_INGEST_M_AUTH_MAX_SIZE, NGX_HTTP_INGEST_COUNTER,
+      "ingest_auth_failures_total", "reason=\"max_size\"", NULL },
+
+    { NGX_HTTP_INGEST_M_AUTH_TYPE, NGX_HTTP_INGEST_COUNTER,
+      "ingest_auth_failures_total", "reason=\"type\"", NULL },
+
     { NGX_HTTP_INGEST_M_AUTH_MISSING, NGX_HTTP_INGEST_COUNTER,
       "ingest_auth_failures_total", "reason=\"missing\"", NULL },
 

@@ -16,6 +16,7 @@
 #include <ngx_http.h>
 
 #include <dirent.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "ngx_http_ingest.h"
@@ -202,6 +203,8 @@ struct ngx_http_tus_ctx_s {
 
     /* the token of the request, when the location checks tokens */
     ngx_http_ingest_auth_t     *auth;
+    ngx_str_t                   owner;          /* record form of sub */
+    u_char                      session_id[INGEST_ID_LEN];
     ngx_uint_t                  deny_status;
     const char                 *deny_reason;
     ngx_uint_t                  deny_metric;
@@ -250,6 +253,8 @@ static void ngx_http_tus_buf_put(u_char *p, size_t size);
 static ngx_int_t ngx_http_tus_create_policy(ngx_http_request_t *r,
     ngx_http_tus_ctx_t *ctx);
 static void ngx_http_tus_release(ngx_http_tus_ctx_t *ctx);
+static ngx_int_t ngx_http_tus_auth_identity(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
 static ngx_int_t ngx_http_tus_check_access(ngx_http_tus_ctx_t *ctx);
 static ngx_int_t ngx_http_tus_deny(ngx_http_request_t *r,
     ngx_http_tus_ctx_t *ctx, ngx_uint_t status, const char *reason);
@@ -621,6 +626,12 @@ ngx_http_tus_handler(ngx_http_request_t *r)
         ctx->auth = NULL;
     }
 
+    if (ctx->auth != NULL
+        && ngx_http_tus_auth_identity(r, ctx) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ctx->request = r;
     ctx->conf = tlcf;
     ctx->fd = NGX_INVALID_FILE;
@@ -640,7 +651,8 @@ ngx_http_tus_handler(ngx_http_request_t *r)
     ngx_http_set_ctx(r, ctx, ngx_http_tus_module);
 
     rc = ngx_http_tus_read_headers(r, ctx);
-    if (rc != NGX_OK) {
+    if (rc != NGX_OK || r->header_sent) {
+        /* refused: the answer is out (or failed) */
         return rc;
     }
 
@@ -996,7 +1008,7 @@ ngx_http_tus_post(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
 
     if (ctx->auth != NULL) {
         rc = ngx_http_tus_create_policy(r, ctx);
-        if (rc != NGX_OK) {
+        if (rc != NGX_OK || r->header_sent) {
             return rc;
         }
     }
@@ -1048,8 +1060,10 @@ ngx_http_tus_post(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
     }
 
     if (ctx->auth != NULL) {
-        ctx->rec.owner.data = ctx->auth->sub.data;
-        ctx->rec.owner.len = ctx->auth->sub.len;
+        ctx->rec.owner.data = ctx->owner.data;
+        ctx->rec.owner.len = ctx->owner.len;
+        ctx->rec.session.data = ctx->session_id;
+        ctx->rec.session.len = INGEST_ID_LEN;
     }
 
     if (ctx->create->concat == INGEST_TUS_CONCAT_FINAL) {
@@ -1142,6 +1156,21 @@ ngx_http_tus_create_thread(ngx_http_tus_ctx_t *ctx)
                 free(buf);
                 ctx->result = NGX_HTTP_TUS_REJECT;
                 ctx->tus_rc = INGEST_TUS_PARTIAL_NOT_PARTIAL;
+                return;
+            }
+
+            if (part.owner.len != ctx->rec.owner.len
+                || ngx_strncmp(part.owner.data, ctx->rec.owner.data,
+                               part.owner.len)
+                   != 0)
+            {
+                /* only one's own parts, or anonymous ones without token */
+                free(buf);
+                ctx->result = NGX_HTTP_TUS_DENY;
+                ctx->deny_status = NGX_HTTP_FORBIDDEN;
+                ctx->deny_reason = "a partial upload belongs to another "
+                                   "subject";
+                ctx->deny_metric = NGX_HTTP_INGEST_M_OWNER_MISMATCH;
                 return;
             }
 
@@ -1304,6 +1333,13 @@ ngx_http_tus_create_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
 
     if (ctx->result == NGX_HTTP_TUS_REJECT) {
         ngx_http_tus_finalize(r, ctx, ngx_http_tus_reject(r, ctx, ctx->tus_rc));
+        return;
+    }
+
+    if (ctx->result == NGX_HTTP_TUS_DENY) {
+        ngx_http_tus_finalize(r, ctx,
+                              ngx_http_tus_deny(r, ctx, ctx->deny_status,
+                                                ctx->deny_reason));
         return;
     }
 
@@ -3331,6 +3367,7 @@ ngx_http_tus_create_policy(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
     if (c->max_size && !ctx->create->deferred
         && ctx->create->length > c->max_size)
     {
+        ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_AUTH_MAX_SIZE, 1);
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "tus: Upload-Length %uL above the token's max_size %uL "
                       "of \"%V\"", ctx->create->length, c->max_size,
@@ -3355,6 +3392,7 @@ ngx_http_tus_create_policy(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
         }
 
         if (n <= 0 || !ingest_token_type_allowed(c, type, n)) {
+            ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_AUTH_TYPE, 1);
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "tus: media type \"%*s\" not allowed by the token "
                           "of \"%V\"", (size_t) ngx_max(n, 0), type,
@@ -3371,7 +3409,7 @@ ngx_http_tus_create_policy(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
         return NGX_OK;
     }
 
-    rc = ngx_http_ingest_quota_reserve(&ctx->auth->sub,
+    rc = ngx_http_ingest_quota_reserve(&ctx->owner,
                           ctx->create->deferred ? 0 : (off_t) ctx->create->length,
                           1, tlcf->quota_bytes, (ngx_uint_t) tlcf->quota_uploads,
                           &which);
@@ -3399,6 +3437,74 @@ ngx_http_tus_create_policy(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
     }
 
     ctx->reserved = 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The subject as stored in records (percent-encoded where the record
+ * format needs it) and the id of the token's session: a digest of the
+ * claims that identify this token, so that an expired token is good
+ * only for the upload it created.
+ */
+
+static ngx_int_t
+ngx_http_tus_auth_identity(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+{
+    u_char                 *p, *q, *last;
+    size_t                  len;
+    unsigned int            dlen;
+    ingest_token_claims_t  *c;
+    u_char                  digest[EVP_MAX_MD_SIZE];
+    u_char                  buf[3 * INGEST_TOKEN_STR_MAX + 128];
+
+    static u_char  hex[] = "0123456789abcdef";
+
+    p = ctx->auth->sub.data;
+    last = p + ctx->auth->sub.len;
+
+    q = ngx_pnalloc(r->pool, 3 * ctx->auth->sub.len + 3);
+    if (q == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->owner.data = q;
+
+    if (ctx->auth->sub.len == 1 && *p == '-') {
+        q = ngx_cpymem(q, "%2D", 3);
+        p++;
+    }
+
+    while (p < last) {
+        if (*p <= 0x20 || *p >= 0x7f || *p == '%') {
+            *q++ = '%';
+            *q++ = hex[*p >> 4];
+            *q++ = hex[*p & 0x0f];
+
+        } else {
+            *q++ = *p;
+        }
+
+        p++;
+    }
+
+    ctx->owner.len = q - ctx->owner.data;
+
+    c = &ctx->auth->claims;
+
+    len = ngx_snprintf(buf, sizeof(buf), "%s%Z%s%Z%L%Z%L%Z%s", c->kid, c->sub,
+                       (int64_t) c->iat, (int64_t) c->exp, c->jti)
+          - buf;
+
+    if (EVP_Digest(buf, len, digest, &dlen, EVP_sha256(), NULL) != 1) {
+        return NGX_ERROR;
+    }
+
+    for (len = 0; len < INGEST_ID_LEN / 2; len++) {
+        ctx->session_id[2 * len] = hex[digest[len] >> 4];
+        ctx->session_id[2 * len + 1] = hex[digest[len] & 0x0f];
+    }
 
     return NGX_OK;
 }
@@ -3446,8 +3552,8 @@ ngx_http_tus_check_access(ngx_http_tus_ctx_t *ctx)
         return NGX_OK;
     }
 
-    if (ctx->rec.owner.len != auth->sub.len
-        || ngx_strncmp(ctx->rec.owner.data, auth->sub.data, auth->sub.len)
+    if (ctx->rec.owner.len != ctx->owner.len
+        || ngx_strncmp(ctx->rec.owner.data, ctx->owner.data, ctx->owner.len)
            != 0)
     {
         if (ctx->rec.owner.len == 0 && !auth->session) {
@@ -3463,6 +3569,17 @@ ngx_http_tus_check_access(ngx_http_tus_ctx_t *ctx)
 
     if (!auth->session) {
         return NGX_OK;
+    }
+
+    if (ctx->rec.session.len != INGEST_ID_LEN
+        || ngx_memcmp(ctx->rec.session.data, ctx->session_id, INGEST_ID_LEN)
+           != 0)
+    {
+        ctx->deny_status = NGX_HTTP_UNAUTHORIZED;
+        ctx->deny_reason = "token expired: it is good only for the upload "
+                           "it created";
+        ctx->deny_metric = NGX_HTTP_INGEST_M_SESSION_OVER;
+        return NGX_DECLINED;
     }
 
     last = ngx_max(ctx->mtime, (time_t) ctx->rec.created);
@@ -3523,12 +3640,14 @@ static ngx_int_t
 ngx_http_tus_merge_metadata(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
 {
     u_char                 *p;
-    ngx_str_t              *client, *hook;
+    ngx_str_t              *client, *hook, saved;
     ingest_str_t            key, val, hkey, hval;
     ngx_uint_t              dup;
     ingest_tus_meta_iter_t  it, hit;
 
-    client = &ctx->hdr[NGX_HTTP_TUS_H_METADATA];
+    /* the client's value, before the header slot points at the merge */
+    saved = ctx->hdr[NGX_HTTP_TUS_H_METADATA];
+    client = &saved;
     hook = &ctx->hook->metadata;
 
     p = ngx_pnalloc(r->pool, client->len + hook->len + 2);
