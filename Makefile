@@ -18,11 +18,17 @@ CC_OPT     = $(shell dpkg-buildflags --get CFLAGS) -fPIC \
 LD_OPT     = $(shell dpkg-buildflags --get LDFLAGS) -fPIC $(SAN_FLAGS)
 
 SRCS       := $(wildcard src/core/*.c src/core/*.h src/http/*.c src/http/*.h)
+CORE_SRCS  := $(wildcard src/core/*.c)
+CLI        := $(BUILD)/ingest-token
+CLI_CFLAGS := -std=gnu99 -O2 -g -W -Wall -Wextra -Wpointer-arith \
+              -Wno-unused-parameter -Werror -D_GNU_SOURCE -Isrc/core \
+              $(shell dpkg-buildflags --get CPPFLAGS) \
+              $(shell dpkg-buildflags --get CFLAGS)
 
-.PHONY: all modules deps unit integration test check demo demo-stop \
-        bench clean
+.PHONY: all modules tools deps unit integration test check demo demo-stop \
+        bench fuzz clean
 
-all: modules
+all: modules tools
 
 $(NGX_BUILD)/Makefile: config
 	mkdir -p $(NGX_BUILD)
@@ -38,13 +44,25 @@ $(MODULES): $(NGX_BUILD)/Makefile $(SRCS)
 
 modules: $(MODULES)
 
+# the operator CLI: mint, inspect and verify tokens, generate keys
+$(CLI): tools/ingest-token.c $(CORE_SRCS) $(wildcard src/core/*.h)
+	mkdir -p $(BUILD)
+	$(CC) $(CLI_CFLAGS) -o $@ tools/ingest-token.c $(CORE_SRCS) \
+	    $(shell dpkg-buildflags --get LDFLAGS) -lcrypto
+
+tools: $(CLI)
+
+# libFuzzer harnesses of every parser in src/core (FUZZ_RUNS=N each)
+fuzz:
+	$(MAKE) --no-print-directory -C t/fuzz fuzz
+
 deps:
 	scripts/install-deps.sh
 
 unit:
 	$(MAKE) --no-print-directory -C t/unit run
 
-integration: modules
+integration: modules tools
 	scripts/run-integration.sh
 
 # the whole suite; the last line printed is pytest's summary

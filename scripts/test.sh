@@ -16,8 +16,8 @@ step() { echo "== $*"; }
 step "installing dependencies"
 scripts/install-deps.sh
 
-step "make modules"
-make --no-print-directory modules
+step "make modules tools"
+make --no-print-directory modules tools
 
 step "make unit"
 make --no-print-directory unit
