@@ -16,9 +16,20 @@ PKGS=(
     nginx nginx-dev libnginx-mod-stream
     build-essential make pkg-config libpcre2-dev libssl-dev zlib1g-dev
     python3 python3-pytest python3-requests python3-tuspy python3-boto3
-    python3-m3u8
-    curl procps psmisc ca-certificates
+    python3-m3u8 python3-cryptography python3-pytest-timeout
+    curl procps psmisc ca-certificates binutils
+    ffmpeg openssl xxd
 )
+
+# the ffmpeg-worker's own list (libav*, libx264 through libavcodec, ...)
+if [[ -f $ROOT/ffmpeg-worker/DEPENDS ]]; then
+    while read -r p; do
+        case $p in
+            ''|'#'*|nodejs|npm) ;;
+            *) PKGS+=("$p") ;;
+        esac
+    done < "$ROOT/ffmpeg-worker/DEPENDS"
+fi
 
 # Node: any node on PATH will do (the machines have Node 20 from
 # elsewhere; Debian 12's own nodejs is 18). Install Debian's only when

@@ -22,6 +22,9 @@ make --no-print-directory modules tools
 step "make unit"
 make --no-print-directory unit
 
+step "docs/tokens.md examples (shell, Python, Node)"
+bash t/docs/tokens_examples.sh
+
 step "integration tests"
 if [ -x scripts/run-integration.sh ]; then
     exec scripts/run-integration.sh

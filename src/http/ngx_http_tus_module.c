@@ -3928,15 +3928,29 @@ static void
 ngx_http_tus_sniff(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx,
     ngx_http_tus_wbuf_t *wb)
 {
+    size_t               have, need;
     ssize_t              n;
     ngx_uint_t           ok;
     ingest_container_t   c;
+    const char          *why;
     u_char               type[128];
 
     ctx->sniffed = 1;
 
-    c = ingest_sniff(wb->pos, ngx_min((size_t) (wb->last - wb->pos),
-                                      INGEST_SNIFF_BYTES));
+    have = ngx_min((size_t) (wb->last - wb->pos), INGEST_SNIFF_BYTES);
+
+    /*
+     * Some containers need a few KiB to tell (an MPEG-TS needs three
+     * packets, Matroska's DocType may come late): the part at offset 0
+     * must carry them, or the whole upload if it is shorter.
+     */
+    need = INGEST_SNIFF_BYTES;
+
+    if (!ctx->rec.deferred && ctx->rec.length < need) {
+        need = (size_t) ctx->rec.length;
+    }
+
+    c = ingest_sniff(wb->pos, have);
 
     n = -1;
 
@@ -3958,10 +3972,15 @@ ngx_http_tus_sniff(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx,
         return;
     }
 
+    why = (c == INGEST_CONTAINER_UNKNOWN && have < need)
+          ? "the part at offset 0 is too short to check"
+          : "not an allowed container, or not the declared type";
+
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "tus: upload %s: content is %s, declared \"%*s\": %s",
-                  ctx->id, ingest_container_name(c), (size_t) ngx_max(n, 0),
-                  type,
+                  "tus: upload %s: content is %s (%uz bytes seen), "
+                  "declared \"%*s\": %s, %s",
+                  ctx->id, ingest_container_name(c), have,
+                  (size_t) ngx_max(n, 0), type, why,
                   ctx->conf->sniff == NGX_HTTP_TUS_SNIFF_REJECT
                   ? "rejected" : "quarantined");
 
