@@ -18,7 +18,9 @@ CC_OPT     = $(shell dpkg-buildflags --get CFLAGS) -fPIC \
 LD_OPT     = $(shell dpkg-buildflags --get LDFLAGS) -fPIC $(SAN_FLAGS)
 
 SRCS       := $(wildcard src/core/*.c src/core/*.h src/http/*.c src/http/*.h)
-CORE_SRCS  := $(wildcard src/core/*.c)
+CORE_SRCS  := $(addprefix src/core/,ingest_core.c ingest_checksum.c \
+              ingest_tus.c ingest_record.c ingest_job.c ingest_token.c \
+              ingest_sniff.c)
 CLI        := $(BUILD)/ingest-token
 CLI_CFLAGS := -std=gnu99 -O2 -g -W -Wall -Wextra -Wpointer-arith \
               -Wno-unused-parameter -Werror -D_GNU_SOURCE -Isrc/core \
