@@ -77,6 +77,7 @@ static ngx_int_t ngx_http_ingest_token_reject(ngx_http_request_t *r,
     ngx_http_ingest_auth_t *auth, ingest_token_rc_t rc);
 static ngx_int_t ngx_http_ingest_token_revoked(ngx_http_request_t *r,
     ingest_token_claims_t *c);
+static time_t ngx_http_ingest_token_start(ingest_token_claims_t *c);
 static ngx_int_t ngx_http_ingest_token_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_http_ingest_revoked_t *ngx_http_ingest_revoked_parse(
@@ -258,6 +259,7 @@ static ngx_http_ingest_auth_t *
 ngx_http_ingest_token_check(ngx_http_request_t *r,
     ngx_http_ingest_token_loc_conf_t *conf)
 {
+    time_t                   start;
     ngx_str_t                token;
     ingest_token_rc_t        rc;
     ngx_http_ingest_auth_t  *auth;
@@ -287,10 +289,20 @@ ngx_http_ingest_token_check(ngx_http_request_t *r,
     rc = ingest_token_verify(conf->keyset, token.data, token.len, ngx_time(),
                              conf->leeway, &auth->claims);
 
+    /*
+     * Where the session window starts: at the token's own issue for the
+     * refresh endpoint (which then checks the whole chain's start, kept
+     * in "nbf", and answers "session over"), at the chain's start
+     * elsewhere.
+     */
+    start = (conf->refresh != NULL) ? (time_t) auth->claims.iat
+                                     : ngx_http_ingest_token_start(
+                                                             &auth->claims);
+
     if (rc == INGEST_TOKEN_EXPIRED
         && conf->sessions
-        && auth->claims.iat != 0
-        && ngx_time() <= auth->claims.iat + conf->session_max)
+        && start != 0
+        && ngx_time() <= start + conf->session_max)
     {
         /*
          * An expired token is good only for the upload it created, while
@@ -493,6 +505,22 @@ ngx_http_ingest_token_reject(ngx_http_request_t *r,
 }
 
 
+/* when the token's session began: the earlier of "nbf" and "iat" */
+static time_t
+ngx_http_ingest_token_start(ingest_token_claims_t *c)
+{
+    time_t  t;
+
+    t = (time_t) c->iat;
+
+    if (c->nbf != 0 && (t == 0 || c->nbf < t)) {
+        t = (time_t) c->nbf;
+    }
+
+    return t;
+}
+
+
 static int
 ngx_http_ingest_token_strcmp(const void *a, const void *b)
 {
@@ -535,9 +563,13 @@ ngx_http_ingest_token_revoked(ngx_http_request_t *r, ingest_token_claims_t *c)
         if (found != NULL) {
             i = found - rv->sub;
 
-            /* tokens (and so sessions) issued up to that time are gone */
-            if (rv->sub_before[i] == 0 || c->iat == 0
-                || c->iat <= rv->sub_before[i])
+            /*
+             * Tokens (and so sessions) that began up to that time are
+             * gone; a refreshed token's session began at its "nbf".
+             */
+            if (rv->sub_before[i] == 0
+                || ngx_http_ingest_token_start(c) == 0
+                || ngx_http_ingest_token_start(c) <= rv->sub_before[i])
             {
                 return NGX_DECLINED;
             }
@@ -1066,6 +1098,13 @@ ngx_http_ingest_token_merge_loc_conf(ngx_conf_t *cf, void *parent,
     /* sessions exist only where uploads are created, and for refresh */
     conf->sessions = ngx_http_tus_enabled(cf) || conf->refresh != NULL;
 
+    if (conf->refresh != NULL && !conf->enable) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ingest_token_refresh\" needs "
+                           "\"ingest_token on\" in its location");
+        return NGX_CONF_ERROR;
+    }
+
     if (conf->enable && conf->keys == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"ingest_token\" is on but no "
@@ -1396,13 +1435,26 @@ ngx_http_ingest_token_refresh_handler(ngx_http_request_t *r)
     now = ngx_time();
     c = auth->claims;
 
-    anchor = c.nbf ? (time_t) c.nbf : (time_t) c.iat;
+    anchor = ngx_http_ingest_token_start(&c);
 
     if (anchor == 0 || now > anchor + conf->session_max) {
         ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_SESSION_OVER, 1);
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "token refresh refused for \"%V\": session over",
                       &auth->sub);
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "WWW-Authenticate");
+        ngx_str_set(&h->value, "Bearer realm=\"ingest\", "
+                               "error=\"invalid_token\", "
+                               "error_description=\"session over\"");
+        r->headers_out.www_authenticate = h;
+
         return NGX_HTTP_UNAUTHORIZED;
     }
 

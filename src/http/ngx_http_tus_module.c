@@ -3978,7 +3978,7 @@ ngx_http_tus_sniff(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx,
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "tus: upload %s: content is %s (%uz bytes seen), "
-                  "declared \"%*s\": %s, %s",
+                  "declared \"%*s\" (%s): %s",
                   ctx->id, ingest_container_name(c), have,
                   (size_t) ngx_max(n, 0), type, why,
                   ctx->conf->sniff == NGX_HTTP_TUS_SNIFF_REJECT
