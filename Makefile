@@ -27,10 +27,10 @@ CLI_CFLAGS := -std=gnu99 -O2 -g -W -Wall -Wextra -Wpointer-arith \
               $(shell dpkg-buildflags --get CPPFLAGS) \
               $(shell dpkg-buildflags --get CFLAGS)
 
-.PHONY: all modules tools deps unit integration test check demo demo-stop \
-        bench fuzz clean
+.PHONY: all modules tools worker worker-unit worker-test deps unit \
+        integration test check demo demo-stop bench bench-worker fuzz clean
 
-all: modules tools
+all: modules tools worker
 
 $(NGX_BUILD)/Makefile: config
 	mkdir -p $(NGX_BUILD)
@@ -53,6 +53,19 @@ $(CLI): tools/ingest-token.c $(CORE_SRCS) $(wildcard src/core/*.h)
 	    $(shell dpkg-buildflags --get LDFLAGS) -lcrypto
 
 tools: $(CLI)
+
+# the transcode daemon (ffmpeg-worker/build/ingest-worker)
+worker:
+	$(MAKE) --no-print-directory -C ffmpeg-worker
+
+worker-unit:
+	$(MAKE) --no-print-directory -C t/worker run
+
+worker-test: worker
+	/usr/bin/python3 -m pytest -q t/worker
+
+bench-worker: worker
+	ffmpeg-worker/bench/run.sh 20
 
 # libFuzzer harnesses of every parser in src/core (FUZZ_RUNS=N each)
 fuzz:
@@ -83,4 +96,5 @@ bench: modules
 
 clean:
 	rm -rf $(BUILD)
+	$(MAKE) --no-print-directory -C ffmpeg-worker clean
 	$(MAKE) --no-print-directory -C t/unit clean

@@ -68,10 +68,11 @@ if ((${#missing[@]})); then
     done
 fi
 
-# JavaScript test clients (tus-js-client ...), when the tests have them.
-# Skipped when node_modules is newer than package.json and the lock file.
-JS=$ROOT/t/js
-if [ -f "$JS/package.json" ]; then
+# JavaScript test clients (tus-js-client, hls.js + playwright-core ...),
+# when the tests have them. Skipped when node_modules is newer than
+# package.json and the lock file.
+for JS in "$ROOT/t/js" "$ROOT/t/worker/js"; do
+    [ -f "$JS/package.json" ] || continue
     command -v npm >/dev/null 2>&1 || { echo "install-deps: npm not found" >&2; exit 1; }
     stamp=$JS/node_modules/.package-lock.json
     if [ ! -f "$stamp" ] || [ "$JS/package.json" -nt "$stamp" ] \
@@ -82,9 +83,9 @@ if [ -f "$JS/package.json" ]; then
         else
             how=install
         fi
-        echo "install-deps: npm $how in t/js"
+        echo "install-deps: npm $how in ${JS#$ROOT/}"
         (cd "$JS" && npm "$how" --no-audit --no-fund --loglevel=error)
     fi
-fi
+done
 
 exit 0

@@ -25,6 +25,12 @@ make --no-print-directory unit
 step "docs/tokens.md examples (shell, Python, Node)"
 bash t/docs/tokens_examples.sh
 
+step "make worker worker-unit"
+make --no-print-directory worker worker-unit
+
+step "ffmpeg-worker integration tests"
+/usr/bin/python3 -m pytest -q -p no:cacheprovider t/worker
+
 step "integration tests"
 if [ -x scripts/run-integration.sh ]; then
     exec scripts/run-integration.sh

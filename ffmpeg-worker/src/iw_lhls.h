@@ -1,0 +1,57 @@
+
+/*
+ * Copyright (C) nginx video ingest developers
+ *
+ * Pure decisions of the live LL-HLS packager: where a track's parts and
+ * segments are cut, and the header line that names a live stream on the
+ * input socket.
+ */
+
+
+#ifndef _IW_LHLS_H_INCLUDED_
+#define _IW_LHLS_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+#define IW_CUT_NONE         0
+#define IW_CUT_PART         1           /* a new part */
+#define IW_CUT_SEGMENT      2           /* a new segment (and part) */
+
+#define IW_LIVE_NAME_LEN    64
+
+
+typedef struct {
+    int64_t              part_target;   /* us */
+    int64_t              seg_target;    /* us */
+    int64_t              origin;        /* us, INT64_MIN: no packet yet */
+    int64_t              part_start;    /* us */
+    int64_t              next_seg;      /* us, the next boundary */
+    unsigned             npackets;      /* in the current part */
+    unsigned             video:1;
+} iw_cut_t;
+
+
+void iw_cut_init(iw_cut_t *c, int64_t part_target, int64_t seg_target,
+    int video);
+
+/*
+ * What to cut before a packet presented at [us, us + dur): a segment at
+ * the first keyframe (any frame for audio) at or after each boundary
+ * (origin + k * seg_target), a part before the packet that would make
+ * the current one longer than the part target, so no part is longer
+ * than its target as long as no packet is.
+ */
+unsigned iw_cut_packet(iw_cut_t *c, int64_t us, int64_t dur, int key);
+
+/*
+ * The first line on a live connection: "stream NAME" ending in "\n"
+ * (optionally "\r\n"), NAME of [A-Za-z0-9_-], 1..64 bytes.
+ * Returns 0 with the name, -1 when malformed.
+ */
+int iw_live_header(const char *line, size_t len, char *name, size_t cap);
+
+
+#endif /* _IW_LHLS_H_INCLUDED_ */

@@ -1,0 +1,199 @@
+"""
+Live input: an MPEG-TS stream made by ffmpeg, fed in real time into the
+worker's unix socket after a "stream NAME" line, packaged as LL-HLS
+(parts, preload hints, blocking reload and skip support, rendition
+reports, program date time); checked while live and after its end with
+python3-m3u8 and ffprobe.
+"""
+
+import socket
+import subprocess
+import threading
+
+import m3u8
+
+from harness import TEST_CONF, ffprobe_json, segment_packets, wait_for
+
+
+PART_TARGET = 0.334
+
+
+class Feeder:
+    """ffmpeg -f mpegts into the socket, behind a header line."""
+
+    def __init__(self, path, name, seconds, header=None):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(str(path))
+        self.sock.sendall(header if header is not None
+                          else b"stream " + name.encode() + b"\n")
+        self.proc = subprocess.Popen(
+            ["ffmpeg", "-nostdin", "-v", "error", "-re",
+             "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30",
+             "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+             "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast",
+             "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p",
+             "-c:a", "aac", "-f", "mpegts", "pipe:1"],
+            stdout=subprocess.PIPE)
+        self.error = None
+        self.thread = threading.Thread(target=self._pump)
+        self.thread.start()
+
+    def _pump(self):
+        try:
+            while True:
+                b = self.proc.stdout.read(4096)
+                if not b:
+                    break
+                self.sock.sendall(b)
+        except OSError as e:
+            self.error = e
+        finally:
+            self.sock.close()
+            self.proc.stdout.close()
+            self.proc.wait()
+
+    def join(self):
+        self.thread.join(120)
+
+
+def live_worker(worker, tmp_path, window=4):
+    sock = tmp_path / "live.sock"
+    out = tmp_path / "live"
+    conf = TEST_CONF.format(workers=1, max_attempts=3) + (
+        "live_socket %s;\nlive_output %s;\nlive_window %d;\n"
+        "live_segment_duration 1s;\nlive_part_duration 334ms;\n"
+        % (sock, out, window))
+    w = worker(conf=conf).start()
+    wait_for(lambda: "live process ready" in w.log(), "the live process")
+    return w, sock, out
+
+
+def check_live_playlist(text, ended):
+    pl = m3u8.loads(text)
+
+    assert pl.version == 9
+    assert pl.target_duration == 1
+    assert pl.server_control.can_block_reload == "YES"
+    assert abs(pl.part_inf.part_target - PART_TARGET) < 1e-6
+    assert pl.server_control.part_hold_back >= 3 * PART_TARGET - 1e-3
+    assert pl.server_control.can_skip_until >= 6 * pl.target_duration
+    assert "#EXT-X-MAP:URI=\"init.mp4\"" in text
+    assert pl.is_endlist == ended
+    assert (pl.preload_hint is None) == ended
+
+    whole = [s for s in pl.segments if s.uri]
+    for s in whole:
+        assert s.program_date_time is not None
+        assert round(s.duration) <= pl.target_duration
+        assert sum(p.duration for p in s.parts) <= s.duration + 2e-3
+
+    # the last whole segment keeps all its parts (older ones lose theirs
+    # three target durations from the end): they add up to it, and the
+    # first starts with a keyframe
+    last = whole[-1]
+    assert abs(sum(p.duration for p in last.parts) - last.duration) < 2e-3
+    assert last.parts[0].independent == "YES"
+    for s in pl.segments:
+        for p in s.parts:
+            assert p.duration <= PART_TARGET + 1e-9
+    return pl
+
+
+def test_live_ll_hls(worker, tmp_path):
+    w, sock, out = live_worker(worker, tmp_path)
+    feed = Feeder(sock, "cam1", 5)
+
+    video = out / "cam1" / "video"
+    audio = out / "cam1" / "audio"
+
+    # while live: two whole segments, parts of the next one, a hint
+    def live_state():
+        try:
+            text = (video / "index.m3u8").read_text()
+        except FileNotFoundError:
+            return None
+        pl = m3u8.loads(text)
+        if sum(1 for s in pl.segments if s.uri) >= 2 and pl.preload_hint:
+            return text
+        return None
+
+    text = wait_for(live_state, "a live playlist")
+    pl = check_live_playlist(text, ended=False)
+
+    hint = pl.preload_hint.uri
+    assert pl.preload_hint.hint_type == "PART"
+    assert [r.uri for r in pl.rendition_reports] == ["../audio/index.m3u8"]
+
+    # the part files listed are there, whole, and start as fMP4 fragments
+    for s in pl.segments:
+        for p in s.parts:
+            data = (video / p.uri).read_bytes()
+            assert data[4:8] == b"moof", p.uri
+
+    # the hinted part is the next one to appear
+    wait_for(lambda: (video / hint).exists(), "the hinted part " + hint)
+
+    # the master playlist appeared once every track had a segment
+    m = m3u8.load(str(out / "cam1" / "master.m3u8"))
+    assert len(m.playlists) == 1
+    si = m.playlists[0].stream_info
+    assert si.resolution == (320, 180)
+    assert si.codecs.startswith("avc1.") and si.codecs.endswith(",mp4a.40.2")
+    assert si.bandwidth > 0 and si.audio == "aud"
+    assert [x.uri for x in m.media] == ["audio/index.m3u8"]
+
+    feed.join()
+    assert feed.error is None
+    wait_for(lambda: 'live "cam1": ended' in w.log(), "the end")
+
+    # after the end: ENDLIST, no hint, a window of 4 that slid
+    for track in (video, audio):
+        text = (track / "index.m3u8").read_text()
+        pl = check_live_playlist(text, ended=True)
+        assert len(pl.segments) == 4
+        assert pl.media_sequence >= 1
+        assert not (track / "seg0.m4s").exists()
+        assert not (track / "part0.m4s").exists()
+        m3u8.loads((track / "index-delta.m3u8").read_text())
+
+    # the video segments decode, each from a keyframe
+    pl = m3u8.load(str(video / "index.m3u8"))
+    for s in pl.segments:
+        pkts = segment_packets(video, s.uri)
+        assert pkts and "K" in pkts[0]["flags"], s.uri
+        assert abs(len(pkts) / 30.0 - s.duration) < 0.04
+
+    info = ffprobe_json(video / "init.mp4", "-show_streams")
+    assert info["streams"][0]["codec_name"] == "h264"
+    info = ffprobe_json(audio / "init.mp4", "-show_streams")
+    assert info["streams"][0]["codec_name"] == "aac"
+
+    assert w.stop() == 0
+
+
+def test_live_header_and_single_publisher(worker, tmp_path):
+    w, sock, out = live_worker(worker, tmp_path)
+
+    # no header line: the connection is closed, nothing written
+    bad = Feeder(sock, "x", 1, header=b"GET / HTTP/1.0\r\n\r\n")
+    bad.join()
+    wait_for(lambda: "no valid \"stream NAME\" line" in w.log(), "refusal")
+    assert not (out / "x").exists()
+
+    # one live process: a second publisher waits its turn; with two,
+    # the same name twice is refused while the first is live
+    w.stop()
+    conf = w.conf.read_text() + "live_workers 2;\n"
+    w.write_conf(conf)
+    w.start()
+    wait_for(lambda: w.log().count("live process ready") >= 3, "two more")
+
+    first = Feeder(sock, "dup", 3)
+    wait_for(lambda: (out / "dup" / "video" / "index.m3u8").exists(),
+             "the first publisher")
+    second = Feeder(sock, "dup", 1)
+    second.join()
+    wait_for(lambda: "already being published" in w.log(), "the refusal")
+    first.join()
+    wait_for(lambda: 'live "dup": ended' in w.log(), "the end")
+    assert w.stop() == 0
