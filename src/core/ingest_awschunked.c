@@ -97,7 +97,7 @@ ingest_awschunked_init(ingest_awschunked_t *ck,
         break;
 
     case 1:
-        p = value.data;
+        p = value.data != NULL ? value.data : (const unsigned char *) "";
         e = p + value.len;
 
         while (p < e && (*p == ' ' || *p == '\t')) {
@@ -128,7 +128,7 @@ ingest_awschunked_init(ingest_awschunked_t *ck,
         break;
 
     case 1:
-        p = value.data;
+        p = value.data != NULL ? value.data : (const unsigned char *) "";
         e = p + value.len;
 
         while (p < e && (*p == ' ' || *p == '\t')) {

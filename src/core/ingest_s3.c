@@ -530,7 +530,7 @@ ingest_s3_route(const unsigned char *method, size_t mlen,
             return INGEST_S3_INVALID_BUCKET_NAME;
         }
 
-        if (!ingest_s3_name_eq(method, mlen, "GET")) {
+        if (!ingest_s3_name_eq(method, mlen, "get")) {
             return INGEST_S3_METHOD_NOT_ALLOWED;
         }
 
@@ -692,7 +692,7 @@ ingest_s3_route_op(ingest_s3_route_t *route, const unsigned char *method,
             return INGEST_S3_INVALID_ARGUMENT;
         }
 
-        if (ingest_s3_name_eq(method, mlen, "GET")) {
+        if (ingest_s3_name_eq(method, mlen, "get")) {
             if (seen & INGEST_S3_Q_DELIMITER) {
                 return INGEST_S3_NOT_IMPLEMENTED;
             }
@@ -702,7 +702,7 @@ ingest_s3_route_op(ingest_s3_route_t *route, const unsigned char *method,
             return INGEST_S3_OK;
         }
 
-        if (ingest_s3_name_eq(method, mlen, "HEAD") && !uploads) {
+        if (ingest_s3_name_eq(method, mlen, "head") && !uploads) {
             route->op = INGEST_S3_OP_HEAD_BUCKET;
             return INGEST_S3_OK;
         }
@@ -710,7 +710,7 @@ ingest_s3_route_op(ingest_s3_route_t *route, const unsigned char *method,
         return INGEST_S3_METHOD_NOT_ALLOWED;
     }
 
-    if (ingest_s3_name_eq(method, mlen, "POST")) {
+    if (ingest_s3_name_eq(method, mlen, "post")) {
         if (uploads && !upload_id && !part) {
             route->op = INGEST_S3_OP_CREATE_UPLOAD;
             return INGEST_S3_OK;
@@ -729,7 +729,7 @@ ingest_s3_route_op(ingest_s3_route_t *route, const unsigned char *method,
         return INGEST_S3_INVALID_ARGUMENT;
     }
 
-    if (ingest_s3_name_eq(method, mlen, "PUT")) {
+    if (ingest_s3_name_eq(method, mlen, "put")) {
         if (upload_id && part) {
             route->op = INGEST_S3_OP_UPLOAD_PART;
             return INGEST_S3_OK;
@@ -743,13 +743,13 @@ ingest_s3_route_op(ingest_s3_route_t *route, const unsigned char *method,
         return INGEST_S3_OK;
     }
 
-    if (ingest_s3_name_eq(method, mlen, "GET")) {
+    if (ingest_s3_name_eq(method, mlen, "get")) {
         route->op = upload_id ? INGEST_S3_OP_LIST_PARTS
                               : INGEST_S3_OP_GET_OBJECT;
         return INGEST_S3_OK;
     }
 
-    if (ingest_s3_name_eq(method, mlen, "HEAD")) {
+    if (ingest_s3_name_eq(method, mlen, "head")) {
         if (upload_id) {
             return INGEST_S3_INVALID_ARGUMENT;
         }
@@ -758,7 +758,7 @@ ingest_s3_route_op(ingest_s3_route_t *route, const unsigned char *method,
         return INGEST_S3_OK;
     }
 
-    if (ingest_s3_name_eq(method, mlen, "DELETE")) {
+    if (ingest_s3_name_eq(method, mlen, "delete")) {
         if (part) {
             return INGEST_S3_INVALID_ARGUMENT;
         }

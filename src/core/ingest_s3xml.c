@@ -152,11 +152,13 @@ ingest_s3xml_parse_complete(const unsigned char *p, size_t len,
             }
         }
 
-        if (n == max) {
-            return INGEST_S3_MALFORMED_XML;
+        /* beyond max: counted, not kept */
+
+        if (n < max) {
+            parts[n] = part;
         }
 
-        parts[n++] = part;
+        n++;
         prev = part.number;
     }
 
@@ -166,6 +168,10 @@ ingest_s3xml_parse_complete(const unsigned char *p, size_t len,
 
     if (order != INGEST_S3_OK) {
         return order;
+    }
+
+    if (n > max) {
+        return INGEST_S3_MALFORMED_XML;
     }
 
     *nparts = n;
@@ -245,9 +251,13 @@ ingest_s3xml_part(ingest_s3xml_in_t *in, ingest_s3xml_part_t *part)
 
         seen |= bit;
 
-        /* no attributes: straight to ">" or "/>" */
+        /* no attributes: white space, then ">" or "/>" */
 
         empty = 0;
+
+        while (in->p < in->end && ingest_s3xml_is_space(*in->p)) {
+            in->p++;
+        }
 
         if (ingest_s3xml_at(in, "/>")) {
             in->p += 2;
@@ -1177,19 +1187,75 @@ ingest_s3xml_cstr(ingest_s3xml_out_t *out, const char *s)
 }
 
 
+/*
+ * XML-escaped text. Bytes that XML 1.0 cannot carry (control characters
+ * other than tab, LF and CR; invalid UTF-8; U+FFFE, U+FFFF) become
+ * U+FFFD, so that any input gives a well-formed document.
+ */
+
 static void
 ingest_s3xml_text_out(ingest_s3xml_out_t *out, const unsigned char *p,
     size_t n)
 {
-    size_t         i, start;
+    size_t         i, k, len, start;
+    uint32_t       cp, min;
     unsigned char  c, ref[8];
 
     static const unsigned char  hex[] = "0123456789ABCDEF";
+    static const unsigned char  bad[] = "\xef\xbf\xbd";
 
     start = 0;
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < n; i += len) {
         c = p[i];
+        len = 1;
+
+        if (c >= 0x80) {
+
+            /* a valid UTF-8 sequence goes out as it is */
+
+            if ((c & 0xe0) == 0xc0) {
+                len = 2;
+                cp = c & 0x1f;
+                min = 0x80;
+
+            } else if ((c & 0xf0) == 0xe0) {
+                len = 3;
+                cp = c & 0x0f;
+                min = 0x800;
+
+            } else if ((c & 0xf8) == 0xf0) {
+                len = 4;
+                cp = c & 0x07;
+                min = 0x10000;
+
+            } else {
+                len = 0;
+                cp = 0;
+                min = 1;
+            }
+
+            for (k = 1; k < len; k++) {
+                if (i + k >= n || (p[i + k] & 0xc0) != 0x80) {
+                    len = 0;
+                    break;
+                }
+
+                cp = cp << 6 | (p[i + k] & 0x3f);
+            }
+
+            if (len != 0 && cp >= min && !(cp >= 0xd800 && cp <= 0xdfff)
+                && cp <= 0x10ffff && cp != 0xfffe && cp != 0xffff)
+            {
+                continue;
+            }
+
+            ingest_s3xml_raw(out, p + start, i - start);
+            ingest_s3xml_raw(out, bad, 3);
+            len = 1;
+            start = i + 1;
+            continue;
+        }
 
         if (c >= 0x20 && c != '&' && c != '<' && c != '>' && c != '"'
             && c != '\'')
@@ -1222,8 +1288,11 @@ ingest_s3xml_text_out(ingest_s3xml_out_t *out, const unsigned char *p,
             ingest_s3xml_raw(out, "&apos;", 6);
             break;
 
-        default:
-            /* control characters as "&#xNN;" */
+        case '\t':
+        case '\n':
+        case '\r':
+            /* as references, so that they survive attribute and line
+             * end normalisation */
             ref[0] = '&';
             ref[1] = '#';
             ref[2] = 'x';
@@ -1231,6 +1300,10 @@ ingest_s3xml_text_out(ingest_s3xml_out_t *out, const unsigned char *p,
             ref[4] = hex[c & 0x0f];
             ref[5] = ';';
             ingest_s3xml_raw(out, ref, 6);
+            break;
+
+        default:
+            ingest_s3xml_raw(out, bad, 3);
             break;
         }
     }

@@ -14,7 +14,9 @@
  * The writers take a caller buffer and return the length of the whole
  * document; when that is larger than cap the buffer holds only a part,
  * so call once with buf NULL (cap 0) to size it. Text is XML-escaped
- * (& < > " ' and control characters as character references).
+ * (& < > " ', tab, LF, CR as references); what XML 1.0 cannot carry
+ * (other control characters, invalid UTF-8) becomes U+FFFD, so the
+ * documents are always well-formed.
  */
 
 

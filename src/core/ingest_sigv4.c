@@ -1401,11 +1401,12 @@ ingest_sigv4_canonical_value(ingest_sigv4_out_t *out,
         first = 0;
 
         p = req->headers[i].value.data;
-        end = p + req->headers[i].value.len;
 
         if (p == NULL) {
             continue;
         }
+
+        end = p + req->headers[i].value.len;
 
         while (p < end && (*p == ' ' || *p == '\t')) {
             p++;

@@ -75,7 +75,21 @@ typedef struct {
 
 typedef struct {
     ngx_flag_t                   metrics;
+    ngx_array_t                 *includes;      /* ngx_str_t, NUL-ended */
 } ngx_http_ingest_loc_conf_t;
+
+
+#define NGX_HTTP_INGEST_INCLUDE_MAX  (1024 * 1024)
+
+/* files of other processes' metrics (e.g. the ffmpeg-worker's), read in
+ * a thread and appended to /metrics */
+typedef struct {
+    ngx_http_request_t          *request;
+    ngx_array_t                 *paths;
+    u_char                     **data;          /* malloc()ed, per path */
+    size_t                      *len;
+    ngx_buf_t                   *own;
+} ngx_http_ingest_include_t;
 
 
 static ngx_int_t ngx_http_ingest_init_zone(ngx_shm_zone_t *shm_zone,
@@ -83,6 +97,13 @@ static ngx_int_t ngx_http_ingest_init_zone(ngx_shm_zone_t *shm_zone,
 static ngx_http_ingest_slot_t *ngx_http_ingest_slot(
     ngx_http_ingest_shctx_t *sh, ngx_uint_t n);
 static ngx_int_t ngx_http_ingest_metrics_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ingest_metrics_send(ngx_http_request_t *r,
+    ngx_chain_t *out);
+static void ngx_http_ingest_include_thread(void *data, ngx_log_t *log);
+static void ngx_http_ingest_include_done(ngx_event_t *ev);
+static void ngx_http_ingest_include_cleanup(void *data);
+static char *ngx_http_ingest_metrics_include(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static u_char *ngx_http_ingest_metrics_format(ngx_http_ingest_shctx_t *sh,
     u_char *p, u_char *last);
 static void *ngx_http_ingest_create_main_conf(ngx_conf_t *cf);
@@ -283,6 +304,13 @@ static ngx_command_t  ngx_http_ingest_commands[] = {
     { ngx_string("ingest_metrics"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_ingest_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ingest_metrics_include"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_ingest_metrics_include,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -524,12 +552,16 @@ ngx_http_ingest_init_process(ngx_cycle_t *cycle)
 static ngx_int_t
 ngx_http_ingest_metrics_handler(ngx_http_request_t *r)
 {
-    size_t                    size;
-    ngx_int_t                 rc;
-    ngx_buf_t                *b;
-    ngx_chain_t               out;
-    ngx_http_ingest_metric_t *m;
-    ngx_http_ingest_shctx_t  *sh;
+    size_t                        size;
+    ngx_int_t                     rc;
+    ngx_buf_t                    *b;
+    ngx_chain_t                   out;
+    ngx_pool_cleanup_t           *cln;
+    ngx_thread_task_t            *task;
+    ngx_http_ingest_metric_t     *m;
+    ngx_http_ingest_shctx_t      *sh;
+    ngx_http_ingest_include_t    *inc;
+    ngx_http_ingest_loc_conf_t   *ilcf;
     ngx_http_ingest_main_conf_t  *imcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -569,8 +601,72 @@ ngx_http_ingest_metrics_handler(ngx_http_request_t *r)
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
+    ilcf = ngx_http_get_module_loc_conf(r, ngx_http_ingest_module);
+
+    if (ilcf->includes == NULL || ngx_http_ingest_pool == NULL) {
+        out.buf = b;
+        out.next = NULL;
+
+        return ngx_http_ingest_metrics_send(r, &out);
+    }
+
+    /* the other processes' files are read in a thread */
+
+    task = ngx_thread_task_alloc(r->pool, sizeof(ngx_http_ingest_include_t));
+    if (task == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    inc = task->ctx;
+    inc->request = r;
+    inc->paths = ilcf->includes;
+    inc->own = b;
+    inc->data = ngx_pcalloc(r->pool, ilcf->includes->nelts
+                                     * (sizeof(u_char *) + sizeof(size_t)));
+    if (inc->data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    inc->len = (size_t *) (inc->data + ilcf->includes->nelts);
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_ingest_include_cleanup;
+    cln->data = inc;
+
+    task->handler = ngx_http_ingest_include_thread;
+    task->event.handler = ngx_http_ingest_include_done;
+    task->event.data = inc;
+
+    if (ngx_thread_task_post(ngx_http_ingest_pool, task) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->main->blocked++;
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_ingest_metrics_send(ngx_http_request_t *r, ngx_chain_t *out)
+{
+    off_t         len;
+    ngx_int_t     rc;
+    ngx_chain_t  *cl;
+
+    len = 0;
+
+    for (cl = out; cl; cl = cl->next) {
+        len += cl->buf->last - cl->buf->pos;
+    }
+
     r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
+    r->headers_out.content_length_n = len;
     ngx_str_set(&r->headers_out.content_type,
                 "text/plain; version=0.0.4; charset=utf-8");
     r->headers_out.content_type_len = sizeof("text/plain") - 1;
@@ -581,10 +677,153 @@ ngx_http_ingest_metrics_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    out.buf = b;
-    out.next = NULL;
+    return ngx_http_output_filter(r, out);
+}
 
-    return ngx_http_output_filter(r, &out);
+
+/* Context: thread pool */
+
+static void
+ngx_http_ingest_include_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_ingest_include_t  *inc = data;
+
+    ngx_str_t              *path;
+    ngx_uint_t              i;
+    ngx_http_ingest_err_t   e;
+
+    path = inc->paths->elts;
+
+    for (i = 0; i < inc->paths->nelts; i++) {
+        /* a missing file (worker not started yet) is simply left out */
+        inc->data[i] = ngx_http_ingest_read_small((char *) path[i].data,
+                                                  NGX_HTTP_INGEST_INCLUDE_MAX,
+                                                  &inc->len[i], &e);
+    }
+}
+
+
+/* Context: event loop */
+
+static void
+ngx_http_ingest_include_done(ngx_event_t *ev)
+{
+    ngx_http_ingest_include_t  *inc = ev->data;
+
+    u_char              *p;
+    ngx_buf_t           *b;
+    ngx_uint_t           i;
+    ngx_chain_t         *out, **ll, *cl;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = inc->request;
+    c = r->connection;
+
+    r->main->blocked--;
+
+    inc->own->last_buf = 0;
+    inc->own->last_in_chain = 0;
+
+    out = NULL;
+    ll = &out;
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        goto failed;
+    }
+
+    cl->buf = inc->own;
+    *ll = cl;
+    ll = &cl->next;
+
+    for (i = 0; i < inc->paths->nelts; i++) {
+        if (inc->data[i] == NULL || inc->len[i] == 0) {
+            continue;
+        }
+
+        b = ngx_create_temp_buf(r->pool, inc->len[i] + 1);
+        cl = ngx_alloc_chain_link(r->pool);
+        if (b == NULL || cl == NULL) {
+            goto failed;
+        }
+
+        p = ngx_cpymem(b->last, inc->data[i], inc->len[i]);
+
+        /* each file ends its last line */
+        if (p[-1] != '\n') {
+            *p++ = '\n';
+        }
+
+        b->last = p;
+
+        cl->buf = b;
+        *ll = cl;
+        ll = &cl->next;
+    }
+
+    *ll = NULL;
+
+    for (cl = out; cl->next; cl = cl->next) { /* void */ }
+
+    cl->buf->last_buf = (r == r->main) ? 1 : 0;
+    cl->buf->last_in_chain = 1;
+    cl->next = NULL;
+
+    ngx_http_finalize_request(r, ngx_http_ingest_metrics_send(r, out));
+    ngx_http_run_posted_requests(c);
+    return;
+
+failed:
+
+    ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_ingest_include_cleanup(void *data)
+{
+    ngx_http_ingest_include_t  *inc = data;
+
+    ngx_uint_t  i;
+
+    for (i = 0; i < inc->paths->nelts; i++) {
+        free(inc->data[i]);
+        inc->data[i] = NULL;
+    }
+}
+
+
+static char *
+ngx_http_ingest_metrics_include(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_ingest_loc_conf_t *ilcf = conf;
+
+    ngx_str_t  *value, *path;
+
+    value = cf->args->elts;
+
+    if (ilcf->includes == NULL) {
+        ilcf->includes = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
+        if (ilcf->includes == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    path = ngx_array_push(ilcf->includes);
+    if (path == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *path = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

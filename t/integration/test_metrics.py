@@ -12,6 +12,7 @@ import base64
 import hashlib
 
 import pytest
+import requests
 
 from harness import (TUS_HDR, OCTET, MiB, KiB, payload, wait_until,
                      Metrics)
@@ -279,3 +280,38 @@ def test_counters_survive_reload(nginx):
     assert m2.get("ingest_uploads_completed_total", protocol="tus") == \
         m0.get("ingest_uploads_completed_total", protocol="tus") + 1
     assert_monotonic([m0, m1, m2])
+
+
+def test_include_appends_other_processes_metrics(nginx_factory):
+    """ingest_metrics_include: files written by other processes (the
+    ffmpeg-worker's worker.prom) are read in a thread and appended; a
+    missing file is left out"""
+    holder = {}
+
+    def configure(c):
+        prom = c.prefix / "worker.prom"
+        holder["prom"] = prom
+        c.location("= /metrics-all", "ingest_metrics;",
+                   "ingest_metrics_include %s;" % prom,
+                   "ingest_metrics_include %s;" % (c.prefix / "none.prom"))
+
+    srv = nginx_factory(configure=configure)
+    prom = holder["prom"]
+
+    r = requests.get(srv.url("/metrics-all"), timeout=10)
+    assert r.status_code == 200
+    assert "ingest_transcode_queue_depth" not in r.text
+    assert "ingest_uploads_created_total" in r.text
+
+    # written like the worker does: temp + rename, no final newline
+    tmp = prom.with_suffix(".tmp")
+    tmp.write_text("# TYPE ingest_transcode_queue_depth gauge\n"
+                   "ingest_transcode_queue_depth 7")
+    tmp.rename(prom)
+
+    for _ in range(20):
+        r = requests.get(srv.url("/metrics-all"), timeout=10)
+        assert r.status_code == 200
+        assert r.text.endswith("ingest_transcode_queue_depth 7\n"), r.text[-200:]
+        assert int(r.headers["Content-Length"]) == len(r.content)
+        assert "ingest_uploads_created_total" in r.text
