@@ -496,11 +496,11 @@ ingest_sigv4_parse_credential(const ingest_sigv4_conf_t *conf,
     size_t                i, n;
     int64_t               t;
     ingest_str_t          part[5], want;
+    ingest_s3_rc_t        bad;
     const unsigned char  *s, *end, *slash;
     unsigned char         date[INGEST_S3_AMZ_DATE_LEN];
 
-    ingest_s3_rc_t  bad = query ? INGEST_S3_QUERY_CREDENTIAL
-                                : INGEST_S3_AUTH_CREDENTIAL;
+    bad = query ? INGEST_S3_QUERY_CREDENTIAL : INGEST_S3_AUTH_CREDENTIAL;
 
     s = p;
     end = p + len;
