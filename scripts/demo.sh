@@ -35,8 +35,30 @@ running_pid() {
     echo "$pid"
 }
 
+WORKER=$ROOT/ffmpeg-worker/build/ingest-worker
+WORKER_CONF=$DEMO/ingest-worker.conf
+WORKER_PID=$DEMO/ingest-worker.pid
+
+stop_worker() {
+    local wpid i
+    [ -f "$WORKER_PID" ] || return 0
+    wpid=$(cat "$WORKER_PID" 2>/dev/null) || return 0
+    if [[ $wpid =~ ^[0-9]+$ ]] && kill -0 "$wpid" 2>/dev/null \
+        && tr '\0' ' ' < "/proc/$wpid/cmdline" 2>/dev/null | grep -qF "$WORKER_CONF"
+    then
+        kill -TERM "$wpid"              # running jobs go back to incoming/
+        for i in $(seq 100); do
+            kill -0 "$wpid" 2>/dev/null || break
+            sleep 0.1
+        done
+        echo "demo: stopped (ingest-worker $wpid)"
+    fi
+    rm -f "$WORKER_PID"
+}
+
 stop() {
     local pid i w workers
+    stop_worker
     if ! pid=$(running_pid); then
         rm -f "$PIDFILE"
         echo "demo: not running"
@@ -87,7 +109,7 @@ stop >/dev/null
 
 # --- config ----------------------------------------------------------------
 
-mkdir -p "$DEMO"/{uploads,spool/tmp,spool/incoming,logs,tmp}
+mkdir -p "$DEMO"/{uploads,spool/tmp,spool/incoming,logs,tmp,hls}
 # a fresh log per start (uploads of earlier runs stay: they can resume)
 for f in error access; do
     [ -f "$DEMO/logs/$f.log" ] && mv -f "$DEMO/logs/$f.log" "$DEMO/logs/$f.log.old"
@@ -116,6 +138,7 @@ fi
 
 sed -e "s|/usr/lib/nginx/modules/ngx_http_ingest_module.so|$MODULE|" \
     -e "s|/var/lib/nginx-ingest/uploads|$DEMO/uploads|" \
+    -e "s|/var/lib/nginx-ingest/hls/|$DEMO/hls/|" \
     -e "s|/var/spool/nginx-ingest|$DEMO/spool|" \
     -e "s|/var/lib/nginx/|$DEMO/tmp/|" \
     -e "s|/var/log/nginx/|$DEMO/logs/|" \
@@ -189,12 +212,30 @@ if grep -E '\[(alert|emerg|crit)\]' "$DEMO/logs/error.log"; then
     echo "demo: warning: nginx logged the problems above in $DEMO/logs/error.log" >&2
 fi
 
+# --- the transcode worker: finished uploads become HLS under /hls/ ---------
+
+make -C "$ROOT" --no-print-directory worker >/dev/null \
+    || die "the ffmpeg-worker did not build (make worker)"
+
+sed -e "s|/var/spool/nginx-ingest|$DEMO/spool|" \
+    -e "s|/var/lib/nginx-ingest/hls|$DEMO/hls|" \
+    -e "s|^pid .*|pid $WORKER_PID;|" \
+    "$ROOT/ffmpeg-worker/ingest-worker.conf" > "$WORKER_CONF"
+
+"$WORKER" -t -c "$WORKER_CONF" >/dev/null 2>&1 \
+    || die "the worker config does not load: $WORKER_CONF"
+"$WORKER" -c "$WORKER_CONF" 2>> "$DEMO/logs/worker.log" \
+    || die "ingest-worker did not start (log: $DEMO/logs/worker.log)"
+
 # --- how to use it ---------------------------------------------------------
 
 cat <<EOF
 
 The ingest demo runs: nginx $pid on $BASE (tus endpoint $BASE/files/)
 config $CONF, logs $DEMO/logs/
+and the transcode worker (ingest-worker, config $WORKER_CONF): every
+finished video upload becomes ABR HLS at $BASE/hls/<id>/master.m3u8
+(the job moves from $DEMO/spool/incoming/ to done/ or failed/).
 
 Self-check: POST + PATCH of $size bytes, then HEAD $loc:
 $(sed 's/^/    /' <<< "$head")
