@@ -905,7 +905,8 @@ ngx_http_ingest_metrics_format(ngx_http_ingest_shctx_t *sh, u_char *p,
             v += sum[k];
 
             if (k < NGX_HTTP_INGEST_HIST_BUCKETS - 1) {
-                p = ngx_slprintf(p, last, "%s_bucket{%s,le=\"%ui.%03ui\"} %uA\n",
+                p = ngx_slprintf(p, last,
+                                 "%s_bucket{%s,le=\"%ui.%03ui\"} %uA\n",
                                  m->name, m->labels,
                                  ngx_http_ingest_buckets[k] / 1000,
                                  ngx_http_ingest_buckets[k] % 1000, v);

@@ -2912,8 +2912,9 @@ ngx_http_tus_finish_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
     if (ctx->too_much) {
         ngx_http_tus_finalize(r, ctx,
                               ngx_http_tus_reject(r, ctx,
-                                  ctx->rec.deferred ? INGEST_TUS_TOO_LARGE
-                                                    : INGEST_TUS_EXCEEDS_LENGTH));
+                                        ctx->rec.deferred
+                                        ? INGEST_TUS_TOO_LARGE
+                                        : INGEST_TUS_EXCEEDS_LENGTH));
         return;
     }
 
@@ -3410,9 +3411,11 @@ ngx_http_tus_create_policy(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
     }
 
     rc = ngx_http_ingest_quota_reserve(&ctx->owner,
-                          ctx->create->deferred ? 0 : (off_t) ctx->create->length,
-                          1, tlcf->quota_bytes, (ngx_uint_t) tlcf->quota_uploads,
-                          &which);
+                                       ctx->create->deferred
+                                       ? 0 : (off_t) ctx->create->length,
+                                       1, tlcf->quota_bytes,
+                                       (ngx_uint_t) tlcf->quota_uploads,
+                                       &which);
 
     if (rc == NGX_DECLINED) {
         ngx_http_ingest_metric_add(which[0] == 'b'
