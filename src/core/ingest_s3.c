@@ -253,6 +253,10 @@ static const ingest_s3_error_t  ingest_s3_errors[INGEST_S3_RC_LAST] = {
         "not implemented." },
     [INGEST_S3_SLOW_DOWN] = { 503, "SlowDown",
         "Please reduce your request rate." },
+    [INGEST_S3_QUOTA_EXCEEDED] = { 403, "QuotaExceeded",
+        "The account's upload quota is exhausted." },
+    [INGEST_S3_NO_SPACE] = { 507, "InsufficientStorage",
+        "The upload store is out of space." },
     [INGEST_S3_INTERNAL_ERROR] = { 500, "InternalError",
         "We encountered an internal error. Please try again." }
 };

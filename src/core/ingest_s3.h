@@ -151,6 +151,8 @@ typedef enum {
     INGEST_S3_CONFLICT,               /* 409 OperationAborted */
     INGEST_S3_NOT_IMPLEMENTED,        /* 501 NotImplemented */
     INGEST_S3_SLOW_DOWN,              /* 503 SlowDown */
+    INGEST_S3_QUOTA_EXCEEDED,         /* 403 QuotaExceeded */
+    INGEST_S3_NO_SPACE,               /* 507 InsufficientStorage */
     INGEST_S3_INTERNAL_ERROR,         /* 500 InternalError */
 
     INGEST_S3_RC_LAST

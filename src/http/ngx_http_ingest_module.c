@@ -129,10 +129,16 @@ static ngx_http_ingest_metric_t  ngx_http_ingest_metric_defs[] = {
       "ingest_uploads_created_total", "protocol=\"tus\"",
       "Uploads created." },
 
+    { NGX_HTTP_INGEST_M_S3_CREATED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_uploads_created_total", "protocol=\"s3\"", NULL },
+
     { NGX_HTTP_INGEST_M_TUS_COMPLETED, NGX_HTTP_INGEST_COUNTER,
       "ingest_uploads_completed_total", "protocol=\"tus\"",
       "Uploads that received all their bytes (final concatenations"
       " included)." },
+
+    { NGX_HTTP_INGEST_M_S3_COMPLETED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_uploads_completed_total", "protocol=\"s3\"", NULL },
 
     { NGX_HTTP_INGEST_M_TUS_FAILED, NGX_HTTP_INGEST_COUNTER,
       "ingest_uploads_failed_total", "protocol=\"tus\"",
@@ -143,9 +149,15 @@ static ngx_http_ingest_metric_t  ngx_http_ingest_metric_defs[] = {
       "ingest_uploads_terminated_total", "protocol=\"tus\"",
       "Uploads removed by the client (termination)." },
 
+    { NGX_HTTP_INGEST_M_S3_ABORTED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_uploads_terminated_total", "protocol=\"s3\"", NULL },
+
     { NGX_HTTP_INGEST_M_TUS_BYTES, NGX_HTTP_INGEST_COUNTER,
       "ingest_upload_bytes_received_total", "protocol=\"tus\"",
       "Upload body bytes written to the store." },
+
+    { NGX_HTTP_INGEST_M_S3_BYTES, NGX_HTTP_INGEST_COUNTER,
+      "ingest_upload_bytes_received_total", "protocol=\"s3\"", NULL },
 
     { NGX_HTTP_INGEST_M_TUS_PARTS_OK, NGX_HTTP_INGEST_COUNTER,
       "ingest_upload_parts_total", "protocol=\"tus\",result=\"ok\"",
@@ -163,6 +175,20 @@ static ngx_http_ingest_metric_t  ngx_http_ingest_metric_defs[] = {
       "ingest_upload_parts_total", "protocol=\"tus\",result=\"aborted\"",
       NULL },
 
+    { NGX_HTTP_INGEST_M_S3_PARTS_OK, NGX_HTTP_INGEST_COUNTER,
+      "ingest_upload_parts_total", "protocol=\"s3\",result=\"ok\"", NULL },
+
+    { NGX_HTTP_INGEST_M_S3_PARTS_CLIENT_ERROR, NGX_HTTP_INGEST_COUNTER,
+      "ingest_upload_parts_total", "protocol=\"s3\",result=\"client_error\"",
+      NULL },
+
+    { NGX_HTTP_INGEST_M_S3_PARTS_SERVER_ERROR, NGX_HTTP_INGEST_COUNTER,
+      "ingest_upload_parts_total", "protocol=\"s3\",result=\"server_error\"",
+      NULL },
+
+    { NGX_HTTP_INGEST_M_S3_PARTS_ABORTED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_upload_parts_total", "protocol=\"s3\",result=\"aborted\"", NULL },
+
     { NGX_HTTP_INGEST_M_TUS_REQ_1XX, NGX_HTTP_INGEST_COUNTER,
       "ingest_http_requests_total", "module=\"tus\",class=\"1xx\"",
       "HTTP requests by module and status class." },
@@ -179,21 +205,48 @@ static ngx_http_ingest_metric_t  ngx_http_ingest_metric_defs[] = {
     { NGX_HTTP_INGEST_M_TUS_REQ_5XX, NGX_HTTP_INGEST_COUNTER,
       "ingest_http_requests_total", "module=\"tus\",class=\"5xx\"", NULL },
 
+    { NGX_HTTP_INGEST_M_S3_REQ_1XX, NGX_HTTP_INGEST_COUNTER,
+      "ingest_http_requests_total", "module=\"s3\",class=\"1xx\"", NULL },
+
+    { NGX_HTTP_INGEST_M_S3_REQ_2XX, NGX_HTTP_INGEST_COUNTER,
+      "ingest_http_requests_total", "module=\"s3\",class=\"2xx\"", NULL },
+
+    { NGX_HTTP_INGEST_M_S3_REQ_3XX, NGX_HTTP_INGEST_COUNTER,
+      "ingest_http_requests_total", "module=\"s3\",class=\"3xx\"", NULL },
+
+    { NGX_HTTP_INGEST_M_S3_REQ_4XX, NGX_HTTP_INGEST_COUNTER,
+      "ingest_http_requests_total", "module=\"s3\",class=\"4xx\"", NULL },
+
+    { NGX_HTTP_INGEST_M_S3_REQ_5XX, NGX_HTTP_INGEST_COUNTER,
+      "ingest_http_requests_total", "module=\"s3\",class=\"5xx\"", NULL },
+
     { NGX_HTTP_INGEST_M_TUS_CHECKSUM_MISMATCH, NGX_HTTP_INGEST_COUNTER,
       "ingest_upload_checksum_mismatches_total", "protocol=\"tus\"",
       "Parts discarded because their checksum did not match." },
+
+    { NGX_HTTP_INGEST_M_S3_CHECKSUM_MISMATCH, NGX_HTTP_INGEST_COUNTER,
+      "ingest_upload_checksum_mismatches_total", "protocol=\"s3\"", NULL },
 
     { NGX_HTTP_INGEST_M_TUS_EXPIRED_REMOVED, NGX_HTTP_INGEST_COUNTER,
       "ingest_uploads_expired_total", "protocol=\"tus\"",
       "Expired unfinished uploads removed by the cleaner." },
 
+    { NGX_HTTP_INGEST_M_S3_EXPIRED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_uploads_expired_total", "protocol=\"s3\"", NULL },
+
     { NGX_HTTP_INGEST_M_TUS_SPOOL_JOBS, NGX_HTTP_INGEST_COUNTER,
       "ingest_spool_jobs_total", "protocol=\"tus\"",
       "Jobs handed to the spool directory." },
 
+    { NGX_HTTP_INGEST_M_S3_SPOOL_JOBS, NGX_HTTP_INGEST_COUNTER,
+      "ingest_spool_jobs_total", "protocol=\"s3\"", NULL },
+
     { NGX_HTTP_INGEST_M_TUS_SPOOL_ERRORS, NGX_HTTP_INGEST_COUNTER,
       "ingest_spool_errors_total", "protocol=\"tus\"",
       "Completed uploads whose job could not be written." },
+
+    { NGX_HTTP_INGEST_M_S3_SPOOL_ERRORS, NGX_HTTP_INGEST_COUNTER,
+      "ingest_spool_errors_total", "protocol=\"s3\"", NULL },
 
     { NGX_HTTP_INGEST_M_TUS_QUARANTINED, NGX_HTTP_INGEST_COUNTER,
       "ingest_uploads_quarantined_total", "protocol=\"tus\"",
@@ -268,13 +321,35 @@ static ngx_http_ingest_metric_t  ngx_http_ingest_metric_defs[] = {
     { NGX_HTTP_INGEST_M_AUTH_REVOKED, NGX_HTTP_INGEST_COUNTER,
       "ingest_auth_failures_total", "reason=\"revoked\"", NULL },
 
+    { NGX_HTTP_INGEST_M_S3_AUTH_SIGNATURE, NGX_HTTP_INGEST_COUNTER,
+      "ingest_s3_auth_failures_total", "reason=\"signature\"",
+      "S3 requests refused by SigV4 checks, by reason." },
+
+    { NGX_HTTP_INGEST_M_S3_AUTH_ACCESS_KEY, NGX_HTTP_INGEST_COUNTER,
+      "ingest_s3_auth_failures_total", "reason=\"access_key\"", NULL },
+
+    { NGX_HTTP_INGEST_M_S3_AUTH_EXPIRED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_s3_auth_failures_total", "reason=\"expired\"", NULL },
+
+    { NGX_HTTP_INGEST_M_S3_AUTH_SKEW, NGX_HTTP_INGEST_COUNTER,
+      "ingest_s3_auth_failures_total", "reason=\"clock_skew\"", NULL },
+
+    { NGX_HTTP_INGEST_M_S3_AUTH_OTHER, NGX_HTTP_INGEST_COUNTER,
+      "ingest_s3_auth_failures_total", "reason=\"other\"", NULL },
+
     { NGX_HTTP_INGEST_M_TUS_ACTIVE, NGX_HTTP_INGEST_GAUGE,
       "ingest_uploads_active", "protocol=\"tus\"",
       "Upload parts being received now." },
 
+    { NGX_HTTP_INGEST_M_S3_ACTIVE, NGX_HTTP_INGEST_GAUGE,
+      "ingest_uploads_active", "protocol=\"s3\"", NULL },
+
     { NGX_HTTP_INGEST_M_TUS_PART_DURATION, NGX_HTTP_INGEST_HISTOGRAM,
       "ingest_upload_part_duration_seconds", "protocol=\"tus\"",
       "Duration of upload parts (tus PATCH) from request to response." },
+
+    { NGX_HTTP_INGEST_M_S3_PART_DURATION, NGX_HTTP_INGEST_HISTOGRAM,
+      "ingest_upload_part_duration_seconds", "protocol=\"s3\"", NULL },
 
     { 0, 0, NULL, NULL, NULL }
 };

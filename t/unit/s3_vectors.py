@@ -103,7 +103,11 @@ def client(endpoint, region, akid, secret, **cfg):
 def emit(name, secret, region, method, url, headers, body, decoded=None,
          nparts=None, expires=0, now=None):
     parts = urlsplit(url)
-    hdrs = [('Host', parts.netloc)]
+    # the HTTP client adds Host unless the signer did (botocore does
+    # when python3-awscrt is installed, as awscli pulls it in)
+    hdrs = []
+    if not any(k.lower() == 'host' for k, v in headers):
+        hdrs.append(('Host', parts.netloc))
     for k, v in headers:
         if isinstance(v, bytes):
             v = v.decode('utf-8')

@@ -151,6 +151,8 @@ test_errors(void)
     ERR(INGEST_S3_NOT_IMPLEMENTED, 501, "NotImplemented");
     ERR(INGEST_S3_INTERNAL_ERROR, 500, "InternalError");
     ERR(INGEST_S3_SLOW_DOWN, 503, "SlowDown");
+    ERR(INGEST_S3_QUOTA_EXCEEDED, 403, "QuotaExceeded");
+    ERR(INGEST_S3_NO_SPACE, 507, "InsufficientStorage");
     ERR(INGEST_S3_CONFLICT, 409, "OperationAborted");
 
     CHECK(strcmp(ingest_s3_error_message(INGEST_S3_EXPIRED),
