@@ -194,5 +194,69 @@ ngx_int_t ngx_http_ingest_copy(ngx_fd_t dst, off_t offset, ngx_fd_t src,
 ngx_int_t ngx_http_ingest_create_dir(ngx_cycle_t *cycle, ngx_str_t *dir,
     ngx_log_t *log);
 
+/* a spool directory with its incoming/ and tmp/, at start-up */
+ngx_int_t ngx_http_ingest_create_spool(ngx_cycle_t *cycle, ngx_str_t *spool,
+    ngx_log_t *log);
+
+
+/*
+ * Request bodies (tus and S3) go to disk through two write buffers of
+ * NGX_HTTP_INGEST_ALIGN-aligned memory per request. buf_get and buf_put
+ * keep a few freed buffers per worker (event loop only).
+ */
+
+#define NGX_HTTP_INGEST_ALIGN  4096
+
+u_char *ngx_http_ingest_buf_get(size_t size, ngx_log_t *log);
+void ngx_http_ingest_buf_put(u_char *p, size_t size);
+
+/*
+ * Writes len bytes at off: the whole pages through *dfd (O_DIRECT, p
+ * aligned like off) when it is open, the rest through fd. A filesystem
+ * that refuses O_DIRECT gets *dfd closed and set to NGX_INVALID_FILE.
+ * Context: thread pool
+ */
+ngx_int_t ngx_http_ingest_write_direct(ngx_fd_t fd, ngx_fd_t *dfd,
+    const u_char *p, size_t len, off_t off, ngx_http_ingest_err_t *e);
+
+
+/* where completed uploads are handed to the transcode worker */
+typedef struct {
+    ngx_str_t                spool;
+    ngx_str_t                profile;
+    ngx_str_t                webhook;
+} ngx_http_ingest_job_conf_t;
+
+/*
+ * Writes "<spool>/incoming/<id>.json" (via <spool>/tmp/) for the data
+ * file data_path of rec, protocol "tus" or "s3".
+ * Context: thread pool
+ */
+ngx_int_t ngx_http_ingest_write_job(ngx_http_ingest_job_conf_t *jc,
+    const char *protocol, u_char *id, const char *data_path,
+    ingest_record_t *rec, uint64_t size, ngx_http_ingest_err_t *e);
+
+
+/* event loop helpers shared by the tus and S3 handlers */
+
+ngx_int_t ngx_http_ingest_add_header(ngx_http_request_t *r,
+    const char *name, u_char *value, size_t len);
+
+/*
+ * CORS for an actual request: when origin is in origins (an element
+ * "*" allows any), Access-Control-Allow-Origin and -Expose-Headers
+ * (expose); Vary: Origin unless any origin is allowed.
+ */
+ngx_int_t ngx_http_ingest_cors(ngx_http_request_t *r, ngx_array_t *origins,
+    ngx_str_t *origin, const char *expose);
+
+/* "... origin ...;" into an ngx_array_t * (NGX_CONF_UNSET_PTR) */
+char *ngx_http_ingest_conf_set_cors(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* "... path | off;" into an ngx_str_t whose len is NGX_CONF_UNSET_SIZE */
+char *ngx_http_ingest_conf_set_dir(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
 
 #endif /* _NGX_HTTP_INGEST_H_INCLUDED_ */

@@ -37,8 +37,7 @@
 #include "ingest_job.h"
 
 
-#define NGX_HTTP_S3_ALIGN           4096
-#define NGX_HTTP_S3_FREE_BUFS       16
+#define NGX_HTTP_S3_ALIGN           NGX_HTTP_INGEST_ALIGN
 #define NGX_HTTP_S3_HKEY_LEN        64
 #define NGX_HTTP_S3_TMP_AGE         3600
 
@@ -82,7 +81,6 @@ typedef struct {
     off_t                       quota_bytes;
     ngx_int_t                   quota_uploads;
     ngx_array_t                *cors_origins;   /* ngx_str_t */
-    ngx_uint_t                  cors_any;
 } ngx_http_s3_loc_conf_t;
 
 
@@ -230,14 +228,6 @@ typedef struct {
 } ngx_http_s3_cleanup_t;
 
 
-typedef struct ngx_http_s3_free_buf_s  ngx_http_s3_free_buf_t;
-
-struct ngx_http_s3_free_buf_s {
-    ngx_http_s3_free_buf_t     *next;
-    size_t                      size;
-};
-
-
 static ngx_int_t ngx_http_s3_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_s3_options(ngx_http_request_t *r,
     ngx_http_s3_ctx_t *ctx);
@@ -310,9 +300,6 @@ static void ngx_http_s3_remove_upload(ngx_http_s3_store_conf_t *sc,
     u_char *id);
 static ngx_int_t ngx_http_s3_publish(ngx_http_s3_ctx_t *ctx,
     u_char *oid, uint64_t size);
-static ngx_int_t ngx_http_s3_write_job(ngx_http_s3_store_conf_t *sc,
-    u_char *oid, const char *data_path, ingest_record_t *rec,
-    uint64_t size, ngx_http_ingest_err_t *e);
 static ngx_int_t ngx_http_s3_record_get(ingest_record_t *rec,
     const char *name, u_char *out, size_t cap, size_t *len);
 
@@ -322,8 +309,6 @@ static ngx_int_t ngx_http_s3_post_op(ngx_http_request_t *r,
 static void ngx_http_s3_thread_handler(void *data, ngx_log_t *log);
 static void ngx_http_s3_thread_event_handler(ngx_event_t *ev);
 static void ngx_http_s3_cleanup(void *data);
-static u_char *ngx_http_s3_buf_get(size_t size, ngx_log_t *log);
-static void ngx_http_s3_buf_put(u_char *p, size_t size);
 
 static ngx_int_t ngx_http_s3_error(ngx_http_request_t *r,
     ngx_http_s3_ctx_t *ctx, ingest_s3_rc_t rc);
@@ -332,8 +317,6 @@ static ngx_int_t ngx_http_s3_thread_error(ngx_http_request_t *r,
 static ngx_int_t ngx_http_s3_send(ngx_http_request_t *r,
     ngx_http_s3_ctx_t *ctx, ngx_uint_t status, u_char *body, size_t len,
     ngx_uint_t xml);
-static ngx_int_t ngx_http_s3_add_header(ngx_http_request_t *r,
-    const char *name, u_char *value, size_t len);
 static ngx_int_t ngx_http_s3_add_common(ngx_http_request_t *r,
     ngx_http_s3_ctx_t *ctx);
 static void ngx_http_s3_finalize(ngx_http_request_t *r,
@@ -354,17 +337,10 @@ static char *ngx_http_s3_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_s3_buckets(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_s3_set_spool(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_s3_set_cors(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static ngx_int_t ngx_http_s3_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_s3_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_s3_init_process(ngx_cycle_t *cycle);
 
-
-static ngx_http_s3_free_buf_t  *ngx_http_s3_free_bufs;
-static ngx_uint_t               ngx_http_s3_nfree_bufs;
 
 static ngx_http_s3_cleanup_t   *ngx_http_s3_cleaner;
 static ngx_event_t              ngx_http_s3_cleanup_event;
@@ -391,9 +367,9 @@ static ngx_command_t  ngx_http_s3_commands[] = {
 
     { ngx_string("ingest_s3_spool"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_s3_set_spool,
+      ngx_http_ingest_conf_set_dir,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_s3_loc_conf_t, sc.spool),
       NULL },
 
     { ngx_string("ingest_s3_spool_profile"),
@@ -499,9 +475,9 @@ static ngx_command_t  ngx_http_s3_commands[] = {
     { ngx_string("ingest_s3_cors_origin"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF
       |NGX_CONF_1MORE,
-      ngx_http_s3_set_cors,
+      ngx_http_ingest_conf_set_cors,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_s3_loc_conf_t, cors_origins),
       NULL },
 
       ngx_null_command
@@ -818,12 +794,12 @@ ngx_http_s3_options(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
 
     /* ngx_http_s3_send() adds the origin and the exposed headers */
 
-    if (ngx_http_s3_add_header(r, "Access-Control-Allow-Methods",
+    if (ngx_http_ingest_add_header(r, "Access-Control-Allow-Methods",
                          (u_char *) "GET, PUT, POST, DELETE, HEAD",
                          sizeof("GET, PUT, POST, DELETE, HEAD") - 1)
         != NGX_OK
-        || ngx_http_s3_add_header(r, "Access-Control-Max-Age",
-                                  (u_char *) "3000", 4)
+        || ngx_http_ingest_add_header(r, "Access-Control-Max-Age",
+                                      (u_char *) "3000", 4)
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -852,8 +828,8 @@ ngx_http_s3_options(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
         {
             v = h[i].value;
 
-            if (ngx_http_s3_add_header(r, "Access-Control-Allow-Headers",
-                                       v.data, v.len)
+            if (ngx_http_ingest_add_header(r, "Access-Control-Allow-Headers",
+                                           v.data, v.len)
                 != NGX_OK)
             {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1782,7 +1758,7 @@ ngx_http_s3_process_body(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
                 wb = &ctx->wbuf[ctx->fill];
 
                 if (wb->buf == NULL) {
-                    wb->buf = ngx_http_s3_buf_get(size, r->connection->log);
+                    wb->buf = ngx_http_ingest_buf_get(size, r->connection->log);
                     if (wb->buf == NULL) {
                         ctx->write_failed = 1;
                         goto done;
@@ -1941,7 +1917,7 @@ static void
 ngx_http_s3_write_thread(ngx_http_s3_ctx_t *ctx)
 {
     off_t                        off;
-    size_t                       len, head, mid;
+    size_t                       len;
     u_char                      *p, *out;
     const u_char                *in, *end;
     ingest_str_t                 data;
@@ -2011,45 +1987,9 @@ ngx_http_s3_write_thread(ngx_http_s3_ctx_t *ctx)
     off = (off_t) ctx->written;
     ctx->written += len;
 
-    if (ctx->dfd != NGX_INVALID_FILE) {
-        /* whole pages bypass the page cache, the ends go through it */
-
-        head = (NGX_HTTP_S3_ALIGN - (off & (NGX_HTTP_S3_ALIGN - 1)))
-               & (NGX_HTTP_S3_ALIGN - 1);
-        head = ngx_min(head, len);
-        mid = (len - head) & ~((size_t) NGX_HTTP_S3_ALIGN - 1);
-
-        if (head
-            && ngx_http_ingest_pwrite(ctx->fd, p, head, off, &ctx->err)
-               != NGX_OK)
-        {
-            ctx->result = NGX_ERROR;
-            return;
-        }
-
-        if (mid
-            && ngx_http_ingest_pwrite(ctx->dfd, p + head, mid, off + head,
-                                      &ctx->err)
-               != NGX_OK)
-        {
-            if (ctx->err.err != EINVAL) {
-                ctx->result = NGX_ERROR;
-                return;
-            }
-
-            (void) close(ctx->dfd);
-            ctx->dfd = NGX_INVALID_FILE;
-            ctx->err.err = 0;
-            mid = 0;
-        }
-
-        p += head + mid;
-        off += head + mid;
-        len -= head + mid;
-    }
-
-    if (len
-        && ngx_http_ingest_pwrite(ctx->fd, p, len, off, &ctx->err) != NGX_OK)
+    if (ngx_http_ingest_write_direct(ctx->fd, &ctx->dfd, p, len, off,
+                                     &ctx->err)
+        != NGX_OK)
     {
         ctx->result = NGX_ERROR;
         return;
@@ -2310,7 +2250,7 @@ ngx_http_s3_put_finish_done(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
                       &ctx->bucket, &ctx->key, ctx->id, ctx->written);
     }
 
-    if (ngx_http_s3_add_header(r, "ETag", ctx->etag, ctx->etag_len)
+    if (ngx_http_ingest_add_header(r, "ETag", ctx->etag, ctx->etag_len)
         != NGX_OK)
     {
         ngx_http_s3_finalize(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -3199,7 +3139,7 @@ ngx_http_s3_object_done(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
                            &ctx->etag_len);
 
     if (ctx->etag_len
-        && ngx_http_s3_add_header(r, "ETag", ctx->etag, ctx->etag_len)
+        && ngx_http_ingest_add_header(r, "ETag", ctx->etag, ctx->etag_len)
            != NGX_OK)
     {
         goto failed;
@@ -3670,6 +3610,7 @@ ngx_http_s3_publish(ngx_http_s3_ctx_t *ctx, u_char *oid, uint64_t size)
     ingest_record_t            rec;
     ngx_http_ingest_err_t     *e, e2;
     ngx_http_s3_store_conf_t  *sc;
+    ngx_http_ingest_job_conf_t jc;
     u_char                     path[NGX_MAX_PATH], idx[NGX_MAX_PATH];
     u_char                     line[INGEST_ID_LEN + 1];
 
@@ -3772,7 +3713,12 @@ ngx_http_s3_publish(ngx_http_s3_ctx_t *ctx, u_char *oid, uint64_t size)
         *ngx_snprintf(path, sizeof(path) - 1, "%V/objects/%*s", &sc->store,
                       (size_t) INGEST_ID_LEN, oid) = '\0';
 
-        if (ngx_http_s3_write_job(sc, oid, (char *) path, &rec, size, &e2)
+        jc.spool = sc->spool;
+        jc.profile = sc->profile;
+        jc.webhook = sc->webhook;
+
+        if (ngx_http_ingest_write_job(&jc, "s3", oid, (char *) path, &rec,
+                                      size, &e2)
             != NGX_OK)
         {
             /* the object is stored; the job is logged as missing */
@@ -3797,69 +3743,6 @@ failed:
     free(meta);
 
     return NGX_ERROR;
-}
-
-
-/* Context: thread pool */
-
-static ngx_int_t
-ngx_http_s3_write_job(ngx_http_s3_store_conf_t *sc, u_char *oid,
-    const char *data_path, ingest_record_t *rec, uint64_t size,
-    ngx_http_ingest_err_t *e)
-{
-    u_char        *buf;
-    size_t         len, cap;
-    ngx_int_t      rc;
-    ingest_job_t   job;
-    u_char         path[NGX_MAX_PATH], tmp[NGX_MAX_PATH];
-
-    ngx_memzero(&job, sizeof(ingest_job_t));
-
-    job.id.data = oid;
-    job.id.len = INGEST_ID_LEN;
-    job.kind.data = (u_char *) "upload";
-    job.kind.len = sizeof("upload") - 1;
-    job.protocol.data = (u_char *) "s3";
-    job.protocol.len = sizeof("s3") - 1;
-    job.source.data = (u_char *) data_path;
-    job.source.len = ngx_strlen(data_path);
-    job.size = size;
-    job.metadata = rec->metadata;
-    job.owner = rec->owner;
-    job.profile.data = sc->profile.data;
-    job.profile.len = sc->profile.len;
-    job.created = rec->created;
-    job.webhook.data = sc->webhook.data;
-    job.webhook.len = sc->webhook.len;
-
-    cap = 6 * (rec->metadata.len + rec->owner.len + job.source.len
-               + sc->webhook.len + sc->profile.len) + 4096;
-
-    buf = malloc(cap);
-    if (buf == NULL) {
-        ngx_http_ingest_set_err(e, "malloc()");
-        return NGX_ERROR;
-    }
-
-    len = ingest_job_format(&job, buf, cap);
-    if (len == 0) {
-        free(buf);
-        errno = EOVERFLOW;
-        ngx_http_ingest_set_err(e, "formatting a spool job");
-        return NGX_ERROR;
-    }
-
-    *ngx_snprintf(path, sizeof(path) - 1, "%V/incoming/%*s.json",
-                  &sc->spool, (size_t) INGEST_ID_LEN, oid) = '\0';
-    *ngx_snprintf(tmp, sizeof(tmp) - 1, "%V/tmp/%*s.json",
-                  &sc->spool, (size_t) INGEST_ID_LEN, oid) = '\0';
-
-    rc = ngx_http_ingest_write_atomic((char *) path, (char *) tmp, buf, len,
-                                      1, e);
-
-    free(buf);
-
-    return rc;
 }
 
 
@@ -3976,8 +3859,8 @@ ngx_http_s3_cleanup(void *data)
 
     for (i = 0; i < 2; i++) {
         if (ctx->wbuf[i].buf != NULL) {
-            ngx_http_s3_buf_put(ctx->wbuf[i].buf,
-                                ctx->conf->buffer_size + NGX_HTTP_S3_ALIGN);
+            ngx_http_ingest_buf_put(ctx->wbuf[i].buf,
+                                    ctx->conf->buffer_size + NGX_HTTP_S3_ALIGN);
             ctx->wbuf[i].buf = NULL;
         }
     }
@@ -4020,44 +3903,6 @@ ngx_http_s3_cleanup(void *data)
         ctx->counted_active = 0;
         ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_S3_ACTIVE, -1);
     }
-}
-
-
-static u_char *
-ngx_http_s3_buf_get(size_t size, ngx_log_t *log)
-{
-    ngx_http_s3_free_buf_t  *fb, **prev;
-
-    for (prev = &ngx_http_s3_free_bufs, fb = *prev;
-         fb != NULL;
-         prev = &fb->next, fb = fb->next)
-    {
-        if (fb->size == size) {
-            *prev = fb->next;
-            ngx_http_s3_nfree_bufs--;
-            return (u_char *) fb;
-        }
-    }
-
-    return ngx_memalign(NGX_HTTP_S3_ALIGN, size, log);
-}
-
-
-static void
-ngx_http_s3_buf_put(u_char *p, size_t size)
-{
-    ngx_http_s3_free_buf_t  *fb;
-
-    if (ngx_http_s3_nfree_bufs >= NGX_HTTP_S3_FREE_BUFS) {
-        ngx_free(p);
-        return;
-    }
-
-    fb = (ngx_http_s3_free_buf_t *) p;
-    fb->size = size;
-    fb->next = ngx_http_s3_free_bufs;
-    ngx_http_s3_free_bufs = fb;
-    ngx_http_s3_nfree_bufs++;
 }
 
 
@@ -4312,97 +4157,20 @@ ngx_http_s3_send(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx,
 }
 
 
-static ngx_int_t
-ngx_http_s3_add_header(ngx_http_request_t *r, const char *name,
-    u_char *value, size_t len)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-    h->value.data = value;
-    h->value.len = len;
-
-    return NGX_OK;
-}
-
-
 /* x-amz-request-id and CORS */
 
 static ngx_int_t
 ngx_http_s3_add_common(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
 {
-    ngx_str_t               *o;
-    ngx_uint_t               i;
-    ngx_http_s3_loc_conf_t  *slcf;
-
-    if (ngx_http_s3_add_header(r, "x-amz-request-id", ctx->request_id,
-                               sizeof(ctx->request_id))
+    if (ngx_http_ingest_add_header(r, "x-amz-request-id", ctx->request_id,
+                                   sizeof(ctx->request_id))
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    slcf = ctx->conf;
-
-    if (slcf->cors_origins == NULL || ctx->origin.len == 0) {
-        return NGX_OK;
-    }
-
-    if (slcf->cors_any) {
-        if (ngx_http_s3_add_header(r, "Access-Control-Allow-Origin",
-                                   (u_char *) "*", 1)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-    } else {
-        o = slcf->cors_origins->elts;
-
-        for (i = 0; i < slcf->cors_origins->nelts; i++) {
-            if (o[i].len == ctx->origin.len
-                && ngx_strncasecmp(o[i].data, ctx->origin.data, o[i].len)
-                   == 0)
-            {
-                break;
-            }
-        }
-
-        if (ngx_http_s3_add_header(r, "Vary", (u_char *) "Origin",
-                                   sizeof("Origin") - 1)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        if (i == slcf->cors_origins->nelts) {
-            return NGX_OK;
-        }
-
-        if (ngx_http_s3_add_header(r, "Access-Control-Allow-Origin",
-                                   ctx->origin.data, ctx->origin.len)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    if (ngx_http_s3_add_header(r, "Access-Control-Expose-Headers",
-                               (u_char *) "ETag, x-amz-request-id",
-                               sizeof("ETag, x-amz-request-id") - 1)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return ngx_http_ingest_cors(r, ctx->conf->cors_origins, &ctx->origin,
+                                "ETag, x-amz-request-id");
 }
 
 
@@ -4715,7 +4483,6 @@ ngx_http_s3_create_loc_conf(ngx_conf_t *cf)
      *     conf->sc.webhook = { 0, NULL };
      *     conf->region = { 0, NULL };
      *     conf->thread_pool_name = { 0, NULL };
-     *     conf->cors_any = 0;
      */
 
     conf->enable = NGX_CONF_UNSET;
@@ -4780,10 +4547,6 @@ ngx_http_s3_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_off_value(conf->quota_bytes, prev->quota_bytes, 0);
     ngx_conf_merge_value(conf->quota_uploads, prev->quota_uploads, 0);
     ngx_conf_merge_ptr_value(conf->cors_origins, prev->cors_origins, NULL);
-
-    if (conf->cors_origins == prev->cors_origins) {
-        conf->cors_any = prev->cors_any;
-    }
 
     if (conf->buffer_size < 4 * NGX_HTTP_S3_ALIGN) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -5055,83 +4818,6 @@ ngx_http_s3_buckets(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-static char *
-ngx_http_s3_set_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_s3_loc_conf_t *slcf = conf;
-
-    ngx_str_t  *value;
-
-    if (slcf->sc.spool.len != NGX_CONF_UNSET_SIZE) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        ngx_str_null(&slcf->sc.spool);
-        return NGX_CONF_OK;
-    }
-
-    slcf->sc.spool = value[1];
-
-    while (slcf->sc.spool.len > 1
-           && slcf->sc.spool.data[slcf->sc.spool.len - 1] == '/')
-    {
-        slcf->sc.spool.len--;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_s3_set_cors(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_s3_loc_conf_t *slcf = conf;
-
-    ngx_str_t   *value, *o;
-    ngx_uint_t   i;
-
-    if (slcf->cors_origins != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    slcf->cors_origins = ngx_array_create(cf->pool, cf->args->nelts - 1,
-                                          sizeof(ngx_str_t));
-    if (slcf->cors_origins == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    for (i = 1; i < cf->args->nelts; i++) {
-        if (value[i].len == 1 && value[i].data[0] == '*') {
-            slcf->cors_any = 1;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "http://", 7) != 0
-            && ngx_strncmp(value[i].data, "https://", 8) != 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid origin \"%V\", expected \"*\" or "
-                               "\"scheme://host[:port]\"", &value[i]);
-            return NGX_CONF_ERROR;
-        }
-
-        o = ngx_array_push(slcf->cors_origins);
-        if (o == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        *o = value[i];
-    }
-
-    return NGX_CONF_OK;
-}
-
-
 static ngx_int_t
 ngx_http_s3_postconfiguration(ngx_conf_t *cf)
 {
@@ -5193,28 +4879,11 @@ ngx_http_s3_init_module(ngx_cycle_t *cycle)
             }
         }
 
-        if (scp[i]->spool.len == 0) {
-            continue;
-        }
-
-        if (ngx_http_ingest_create_dir(cycle, &scp[i]->spool, cycle->log)
-            != NGX_OK)
+        if (scp[i]->spool.len
+            && ngx_http_ingest_create_spool(cycle, &scp[i]->spool,
+                                            cycle->log)
+               != NGX_OK)
         {
-            return NGX_ERROR;
-        }
-
-        dir.len = ngx_snprintf(buf, sizeof(buf), "%V/incoming",
-                               &scp[i]->spool)
-                  - buf;
-
-        if (ngx_http_ingest_create_dir(cycle, &dir, cycle->log) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        dir.len = ngx_snprintf(buf, sizeof(buf), "%V/tmp", &scp[i]->spool)
-                  - buf;
-
-        if (ngx_http_ingest_create_dir(cycle, &dir, cycle->log) != NGX_OK) {
             return NGX_ERROR;
         }
     }

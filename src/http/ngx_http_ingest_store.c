@@ -2,9 +2,12 @@
 /*
  * Copyright (C) nginx video ingest developers
  *
- * Store helpers. Everything here except ngx_http_ingest_create_dir()
- * runs in thread-pool threads: plain POSIX calls, no pools, no logging,
- * errors returned as errno and a step name.
+ * Store helpers shared by the tus and S3 handlers. The file operations
+ * run in thread-pool threads: plain POSIX calls, no pools, no logging,
+ * errors returned as errno and a step name. The directory creation at
+ * start-up, the buffer pool and the header, CORS and configuration
+ * helpers at the end run in the event loop (or while configuring); each
+ * says so in ngx_http_ingest.h.
  */
 
 
@@ -13,6 +16,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_ingest.h"
+#include "ingest_job.h"
 
 
 u_char *
@@ -405,4 +409,352 @@ ngx_http_ingest_create_dir(ngx_cycle_t *cycle, ngx_str_t *dir, ngx_log_t *log)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Aligned write buffers of request bodies. A worker keeps a few freed
+ * ones for the next request: allocating and faulting in fresh pages for
+ * every PATCH or part costs more CPU than the copy into them.
+ * Context: event loop
+ */
+
+typedef struct ngx_http_ingest_free_buf_s  ngx_http_ingest_free_buf_t;
+
+struct ngx_http_ingest_free_buf_s {
+    ngx_http_ingest_free_buf_t  *next;
+    size_t                       size;
+};
+
+#define NGX_HTTP_INGEST_FREE_BUFS  16
+
+static ngx_http_ingest_free_buf_t  *ngx_http_ingest_free_bufs;
+static ngx_uint_t                   ngx_http_ingest_nfree_bufs;
+
+
+u_char *
+ngx_http_ingest_buf_get(size_t size, ngx_log_t *log)
+{
+    ngx_http_ingest_free_buf_t  *fb, **prev;
+
+    for (prev = &ngx_http_ingest_free_bufs, fb = *prev;
+         fb != NULL;
+         prev = &fb->next, fb = fb->next)
+    {
+        if (fb->size == size) {
+            *prev = fb->next;
+            ngx_http_ingest_nfree_bufs--;
+            return (u_char *) fb;
+        }
+    }
+
+    return ngx_memalign(NGX_HTTP_INGEST_ALIGN, size, log);
+}
+
+
+void
+ngx_http_ingest_buf_put(u_char *p, size_t size)
+{
+    ngx_http_ingest_free_buf_t  *fb;
+
+    if (ngx_http_ingest_nfree_bufs >= NGX_HTTP_INGEST_FREE_BUFS) {
+        ngx_free(p);
+        return;
+    }
+
+    fb = (ngx_http_ingest_free_buf_t *) p;
+    fb->size = size;
+    fb->next = ngx_http_ingest_free_bufs;
+    ngx_http_ingest_free_bufs = fb;
+    ngx_http_ingest_nfree_bufs++;
+}
+
+
+ngx_int_t
+ngx_http_ingest_write_direct(ngx_fd_t fd, ngx_fd_t *dfd, const u_char *p,
+    size_t len, off_t off, ngx_http_ingest_err_t *e)
+{
+    size_t  head, mid;
+
+    if (*dfd != NGX_INVALID_FILE) {
+        /*
+         * Whole pages bypass the page cache: no copy into it, and the
+         * writeback does not compete with the event loop for CPU. The
+         * partial pages at either end go through the page cache.
+         */
+
+        head = (NGX_HTTP_INGEST_ALIGN - (off & (NGX_HTTP_INGEST_ALIGN - 1)))
+               & (NGX_HTTP_INGEST_ALIGN - 1);
+        head = ngx_min(head, len);
+        mid = (len - head) & ~((size_t) NGX_HTTP_INGEST_ALIGN - 1);
+
+        if (head && ngx_http_ingest_pwrite(fd, p, head, off, e) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (mid
+            && ngx_http_ingest_pwrite(*dfd, p + head, mid, off + head, e)
+               != NGX_OK)
+        {
+            if (e->err != EINVAL) {
+                return NGX_ERROR;
+            }
+
+            /* the filesystem refused O_DIRECT after all */
+
+            (void) close(*dfd);
+            *dfd = NGX_INVALID_FILE;
+            e->err = 0;
+            mid = 0;
+        }
+
+        p += head + mid;
+        off += head + mid;
+        len -= head + mid;
+    }
+
+    if (len && ngx_http_ingest_pwrite(fd, p, len, off, e) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_ingest_write_job(ngx_http_ingest_job_conf_t *jc,
+    const char *protocol, u_char *id, const char *data_path,
+    ingest_record_t *rec, uint64_t size, ngx_http_ingest_err_t *e)
+{
+    u_char        *buf;
+    size_t         len, cap;
+    ngx_int_t      rc;
+    ingest_job_t   job;
+    u_char         path[NGX_MAX_PATH], tmp[NGX_MAX_PATH];
+
+    ngx_memzero(&job, sizeof(ingest_job_t));
+
+    job.id.data = id;
+    job.id.len = INGEST_ID_LEN;
+    job.kind.data = (u_char *) "upload";
+    job.kind.len = sizeof("upload") - 1;
+    job.protocol.data = (u_char *) protocol;
+    job.protocol.len = ngx_strlen(protocol);
+    job.source.data = (u_char *) data_path;
+    job.source.len = ngx_strlen(data_path);
+    job.size = size;
+    job.metadata = rec->metadata;
+    job.owner = rec->owner;
+    job.profile.data = jc->profile.data;
+    job.profile.len = jc->profile.len;
+    job.created = rec->created;
+    job.webhook.data = jc->webhook.data;
+    job.webhook.len = jc->webhook.len;
+
+    cap = 6 * (rec->metadata.len + rec->owner.len + job.source.len
+               + jc->webhook.len + jc->profile.len) + 4096;
+
+    buf = malloc(cap);
+    if (buf == NULL) {
+        ngx_http_ingest_set_err(e, "malloc()");
+        return NGX_ERROR;
+    }
+
+    len = ingest_job_format(&job, buf, cap);
+    if (len == 0) {
+        free(buf);
+        errno = EOVERFLOW;
+        ngx_http_ingest_set_err(e, "formatting a spool job");
+        return NGX_ERROR;
+    }
+
+    *ngx_snprintf(path, sizeof(path) - 1, "%V/incoming/%*s.json",
+                  &jc->spool, (size_t) INGEST_ID_LEN, id) = '\0';
+    *ngx_snprintf(tmp, sizeof(tmp) - 1, "%V/tmp/%*s.json",
+                  &jc->spool, (size_t) INGEST_ID_LEN, id) = '\0';
+
+    rc = ngx_http_ingest_write_atomic((char *) path, (char *) tmp, buf, len,
+                                      1, e);
+
+    free(buf);
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_http_ingest_create_spool(ngx_cycle_t *cycle, ngx_str_t *spool,
+    ngx_log_t *log)
+{
+    ngx_str_t  dir;
+    u_char     buf[NGX_MAX_PATH];
+
+    if (ngx_http_ingest_create_dir(cycle, spool, log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    dir.data = buf;
+    dir.len = ngx_snprintf(buf, sizeof(buf), "%V/incoming", spool) - buf;
+
+    if (ngx_http_ingest_create_dir(cycle, &dir, log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    dir.len = ngx_snprintf(buf, sizeof(buf), "%V/tmp", spool) - buf;
+
+    return ngx_http_ingest_create_dir(cycle, &dir, log);
+}
+
+
+ngx_int_t
+ngx_http_ingest_add_header(ngx_http_request_t *r, const char *name,
+    u_char *value, size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value.data = value;
+    h->value.len = len;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_ingest_cors(ngx_http_request_t *r, ngx_array_t *origins,
+    ngx_str_t *origin, const char *expose)
+{
+    ngx_str_t   *o;
+    ngx_uint_t   i, any;
+
+    if (origins == NULL || origin->data == NULL || origin->len == 0) {
+        return NGX_OK;
+    }
+
+    o = origins->elts;
+    any = 0;
+
+    for (i = 0; i < origins->nelts; i++) {
+        if (o[i].len == 1 && o[i].data[0] == '*') {
+            any = 1;
+            break;
+        }
+
+        if (o[i].len == origin->len
+            && ngx_strncasecmp(o[i].data, origin->data, o[i].len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (!any) {
+        /* the answer depends on the origin: caches must know */
+
+        if (ngx_http_ingest_add_header(r, "Vary", (u_char *) "Origin",
+                                       sizeof("Origin") - 1)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (i == origins->nelts) {
+            return NGX_OK;
+        }
+    }
+
+    if (ngx_http_ingest_add_header(r, "Access-Control-Allow-Origin",
+                                   any ? (u_char *) "*" : origin->data,
+                                   any ? 1 : origin->len)
+        != NGX_OK
+        || ngx_http_ingest_add_header(r, "Access-Control-Expose-Headers",
+                                      (u_char *) expose, ngx_strlen(expose))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+char *
+ngx_http_ingest_conf_set_cors(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t     *value, *o;
+    ngx_uint_t     i;
+    ngx_array_t  **a;
+
+    a = (ngx_array_t **) (p + cmd->offset);
+
+    if (*a != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    *a = ngx_array_create(cf->pool, cf->args->nelts - 1, sizeof(ngx_str_t));
+    if (*a == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (!(value[i].len == 1 && value[i].data[0] == '*')
+            && ngx_strncmp(value[i].data, "http://", 7) != 0
+            && ngx_strncmp(value[i].data, "https://", 8) != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid origin \"%V\", expected \"*\" or "
+                               "\"scheme://host[:port]\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        o = ngx_array_push(*a);
+        if (o == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *o = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_ingest_conf_set_dir(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t  *value, *dir;
+
+    dir = (ngx_str_t *) (p + cmd->offset);
+
+    if (dir->len != NGX_CONF_UNSET_SIZE) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ngx_str_null(dir);
+        return NGX_CONF_OK;
+    }
+
+    *dir = value[1];
+
+    while (dir->len > 1 && dir->data[dir->len - 1] == '/') {
+        dir->len--;
+    }
+
+    return NGX_CONF_OK;
 }

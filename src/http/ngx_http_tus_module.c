@@ -65,7 +65,6 @@ typedef struct {
     ngx_flag_t                  behind_proxy;
     ngx_http_complex_value_t   *location_base;
     ngx_array_t                *cors_origins;       /* ngx_str_t */
-    ngx_uint_t                  cors_any;
     off_t                       quota_bytes;
     ngx_int_t                   quota_uploads;
     ngx_uint_t                  sniff;
@@ -128,7 +127,7 @@ typedef struct {
     uint64_t                    offset;         /* file offset of pos */
 } ngx_http_tus_wbuf_t;
 
-#define NGX_HTTP_TUS_ALIGN      4096
+#define NGX_HTTP_TUS_ALIGN      NGX_HTTP_INGEST_ALIGN
 
 
 struct ngx_http_tus_ctx_s {
@@ -248,8 +247,6 @@ static ngx_int_t ngx_http_tus_set_paths(ngx_http_request_t *r,
     ngx_http_tus_ctx_t *ctx);
 static void ngx_http_tus_cleanup(void *data);
 static void ngx_http_tus_count_finals(ngx_http_tus_ctx_t *ctx);
-static u_char *ngx_http_tus_buf_get(size_t size, ngx_log_t *log);
-static void ngx_http_tus_buf_put(u_char *p, size_t size);
 static ngx_int_t ngx_http_tus_create_policy(ngx_http_request_t *r,
     ngx_http_tus_ctx_t *ctx);
 static void ngx_http_tus_release(ngx_http_tus_ctx_t *ctx);
@@ -311,9 +308,6 @@ static ngx_int_t ngx_http_tus_complete(ngx_http_tus_store_conf_t *sc,
 static ngx_int_t ngx_http_tus_quarantine(ngx_http_tus_store_conf_t *sc,
     u_char *id, const char *data_path, const char *info_path,
     ingest_record_t *rec, ngx_http_ingest_err_t *e);
-static ngx_int_t ngx_http_tus_write_job(ngx_http_tus_store_conf_t *sc,
-    u_char *id, const char *data_path, ingest_record_t *rec, uint64_t size,
-    ngx_http_ingest_err_t *e);
 static ngx_int_t ngx_http_tus_assemble(ngx_http_tus_store_conf_t *sc,
     u_char *final_id, time_t now, ngx_http_ingest_err_t *e);
 static ngx_uint_t ngx_http_tus_notify_finals(ngx_http_tus_store_conf_t *sc,
@@ -327,8 +321,6 @@ static void ngx_http_tus_finalize(ngx_http_request_t *r,
     ngx_http_tus_ctx_t *ctx, ngx_int_t rc);
 static ngx_int_t ngx_http_tus_server_error(ngx_http_request_t *r,
     ngx_http_tus_ctx_t *ctx);
-static ngx_int_t ngx_http_tus_add_header(ngx_http_request_t *r,
-    const char *name, u_char *value, size_t len);
 static ngx_int_t ngx_http_tus_add_common(ngx_http_request_t *r,
     ngx_http_tus_ctx_t *ctx);
 static ngx_int_t ngx_http_tus_add_expires(ngx_http_request_t *r,
@@ -356,10 +348,6 @@ static char *ngx_http_tus(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_tus_set_off_size(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_tus_set_expiration(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_tus_set_spool(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_tus_set_cors(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_tus_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_tus_init_module(ngx_cycle_t *cycle);
@@ -392,18 +380,6 @@ static ngx_str_t  ngx_http_tus_header_names[NGX_HTTP_TUS_H_LAST] = {
 
 
 /* write buffers kept for the next request of this worker */
-typedef struct ngx_http_tus_free_buf_s  ngx_http_tus_free_buf_t;
-
-struct ngx_http_tus_free_buf_s {
-    ngx_http_tus_free_buf_t    *next;
-    size_t                      size;
-};
-
-#define NGX_HTTP_TUS_FREE_BUFS  16
-
-static ngx_http_tus_free_buf_t  *ngx_http_tus_free_bufs;
-static ngx_uint_t                ngx_http_tus_nfree_bufs;
-
 static ngx_http_tus_cleanup_t  *ngx_http_tus_cleaner;
 static ngx_event_t              ngx_http_tus_cleanup_event;
 static ngx_thread_task_t       *ngx_http_tus_cleanup_task;
@@ -434,9 +410,9 @@ static ngx_command_t  ngx_http_tus_commands[] = {
 
     { ngx_string("tus_spool"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_tus_set_spool,
+      ngx_http_ingest_conf_set_dir,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_tus_loc_conf_t, sc.spool),
       NULL },
 
     { ngx_string("tus_spool_profile"),
@@ -546,9 +522,9 @@ static ngx_command_t  ngx_http_tus_commands[] = {
 
     { ngx_string("tus_cors_origin"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_http_tus_set_cors,
+      ngx_http_ingest_conf_set_cors,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_tus_loc_conf_t, cors_origins),
       NULL },
 
       ngx_null_command
@@ -733,9 +709,9 @@ ngx_http_tus_handler(ngx_http_request_t *r)
                                    ctx->hdr[NGX_HTTP_TUS_H_RESUMABLE].len)
                != INGEST_TUS_OK)
         {
-            if (ngx_http_tus_add_header(r, "Tus-Version",
-                                        (u_char *) INGEST_TUS_VERSION,
-                                        sizeof(INGEST_TUS_VERSION) - 1)
+            if (ngx_http_ingest_add_header(r, "Tus-Version",
+                                           (u_char *) INGEST_TUS_VERSION,
+                                           sizeof(INGEST_TUS_VERSION) - 1)
                 != NGX_OK)
             {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -750,8 +726,8 @@ ngx_http_tus_handler(ngx_http_request_t *r)
             return ngx_http_tus_post(r, ctx);
         }
 
-        if (ngx_http_tus_add_header(r, "Allow", (u_char *) "OPTIONS, POST",
-                                    sizeof("OPTIONS, POST") - 1)
+        if (ngx_http_ingest_add_header(r, "Allow", (u_char *) "OPTIONS, POST",
+                                       sizeof("OPTIONS, POST") - 1)
             != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -781,7 +757,7 @@ ngx_http_tus_handler(ngx_http_request_t *r)
         break;
 
     default:
-        if (ngx_http_tus_add_header(r, "Allow",
+        if (ngx_http_ingest_add_header(r, "Allow",
                         (u_char *) "OPTIONS, HEAD, GET, PATCH, DELETE",
                         sizeof("OPTIONS, HEAD, GET, PATCH, DELETE") - 1)
             != NGX_OK)
@@ -897,15 +873,15 @@ ngx_http_tus_options(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
         return rc;
     }
 
-    if (ngx_http_tus_add_header(r, "Tus-Version",
-                                (u_char *) INGEST_TUS_VERSION,
-                                sizeof(INGEST_TUS_VERSION) - 1)
+    if (ngx_http_ingest_add_header(r, "Tus-Version",
+                                   (u_char *) INGEST_TUS_VERSION,
+                                   sizeof(INGEST_TUS_VERSION) - 1)
         != NGX_OK
-        || ngx_http_tus_add_header(r, "Tus-Extension",
-                                   (u_char *) INGEST_TUS_EXTENSIONS,
-                                   sizeof(INGEST_TUS_EXTENSIONS) - 1)
+        || ngx_http_ingest_add_header(r, "Tus-Extension",
+                                      (u_char *) INGEST_TUS_EXTENSIONS,
+                                      sizeof(INGEST_TUS_EXTENSIONS) - 1)
            != NGX_OK
-        || ngx_http_tus_add_header(r, "Tus-Checksum-Algorithm",
+        || ngx_http_ingest_add_header(r, "Tus-Checksum-Algorithm",
                               (u_char *) INGEST_TUS_CHECKSUM_ALGORITHMS,
                               sizeof(INGEST_TUS_CHECKSUM_ALGORITHMS) - 1)
            != NGX_OK)
@@ -916,7 +892,7 @@ ngx_http_tus_options(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
     if (tlcf->max_size > 0) {
         p = ngx_sprintf(buf, "%O", tlcf->max_size);
 
-        if (ngx_http_tus_add_header(r, "Tus-Max-Size", buf, p - buf)
+        if (ngx_http_ingest_add_header(r, "Tus-Max-Size", buf, p - buf)
             != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -929,11 +905,11 @@ ngx_http_tus_options(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
     {
         /* CORS preflight */
 
-        if (ngx_http_tus_add_header(r, "Access-Control-Allow-Methods",
+        if (ngx_http_ingest_add_header(r, "Access-Control-Allow-Methods",
                      (u_char *) "POST, HEAD, PATCH, OPTIONS, GET, DELETE",
                      sizeof("POST, HEAD, PATCH, OPTIONS, GET, DELETE") - 1)
             != NGX_OK
-            || ngx_http_tus_add_header(r, "Access-Control-Allow-Headers",
+            || ngx_http_ingest_add_header(r, "Access-Control-Allow-Headers",
                      (u_char *) "Authorization, Origin, X-Requested-With, "
                      "X-Request-ID, X-HTTP-Method-Override, Content-Type, "
                      "Upload-Length, Upload-Offset, Tus-Resumable, "
@@ -945,8 +921,8 @@ ngx_http_tus_options(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
                      "Upload-Metadata, Upload-Defer-Length, Upload-Concat, "
                      "Upload-Checksum") - 1)
                != NGX_OK
-            || ngx_http_tus_add_header(r, "Access-Control-Max-Age",
-                                       (u_char *) "86400", 5)
+            || ngx_http_ingest_add_header(r, "Access-Control-Max-Age",
+                                          (u_char *) "86400", 5)
                != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1373,7 +1349,8 @@ ngx_http_tus_create_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
     }
 
     if (ngx_http_tus_url(r, ctx, ctx->id, &url) != NGX_OK
-        || ngx_http_tus_add_header(r, "Location", url.data, url.len) != NGX_OK
+        || ngx_http_ingest_add_header(r, "Location", url.data, url.len)
+           != NGX_OK
         || ngx_http_tus_add_expires(r, ctx) != NGX_OK
         || ngx_http_tus_add_common(r, ctx) != NGX_OK)
     {
@@ -1572,8 +1549,8 @@ ngx_http_tus_head_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
     }
 
     if (rec->deferred) {
-        if (ngx_http_tus_add_header(r, "Upload-Defer-Length",
-                                    (u_char *) "1", 1)
+        if (ngx_http_ingest_add_header(r, "Upload-Defer-Length",
+                                       (u_char *) "1", 1)
             != NGX_OK)
         {
             goto failed;
@@ -1582,7 +1559,7 @@ ngx_http_tus_head_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
     } else {
         p = ngx_sprintf(buf, "%uL", rec->length);
 
-        if (ngx_http_tus_add_header(r, "Upload-Length", buf, p - buf)
+        if (ngx_http_ingest_add_header(r, "Upload-Length", buf, p - buf)
             != NGX_OK)
         {
             goto failed;
@@ -1590,17 +1567,17 @@ ngx_http_tus_head_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
     }
 
     if (rec->metadata.len
-        && ngx_http_tus_add_header(r, "Upload-Metadata",
-                                   (u_char *) rec->metadata.data,
-                                   rec->metadata.len)
+        && ngx_http_ingest_add_header(r, "Upload-Metadata",
+                                      (u_char *) rec->metadata.data,
+                                      rec->metadata.len)
            != NGX_OK)
     {
         goto failed;
     }
 
     if (rec->concat == INGEST_TUS_CONCAT_PARTIAL) {
-        if (ngx_http_tus_add_header(r, "Upload-Concat", (u_char *) "partial",
-                                    sizeof("partial") - 1)
+        if (ngx_http_ingest_add_header(r, "Upload-Concat", (u_char *) "partial",
+                                       sizeof("partial") - 1)
             != NGX_OK)
         {
             goto failed;
@@ -1640,7 +1617,7 @@ ngx_http_tus_head_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
             last = ngx_cpymem(last, url.data, url.len);
         }
 
-        if (ngx_http_tus_add_header(r, "Upload-Concat", p, last - p)
+        if (ngx_http_ingest_add_header(r, "Upload-Concat", p, last - p)
             != NGX_OK)
         {
             goto failed;
@@ -1648,8 +1625,8 @@ ngx_http_tus_head_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
     }
 
     if (ngx_http_tus_add_expires(r, ctx) != NGX_OK
-        || ngx_http_tus_add_header(r, "Cache-Control", (u_char *) "no-store",
-                                   sizeof("no-store") - 1)
+        || ngx_http_ingest_add_header(r, "Cache-Control", (u_char *) "no-store",
+                                      sizeof("no-store") - 1)
            != NGX_OK
         || ngx_http_tus_add_common(r, ctx) != NGX_OK)
     {
@@ -1852,7 +1829,7 @@ ngx_http_tus_get_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
             }
         }
 
-        if (ngx_http_tus_add_header(r, "Content-Disposition", p, last - p)
+        if (ngx_http_ingest_add_header(r, "Content-Disposition", p, last - p)
             != NGX_OK)
         {
             goto failed;
@@ -2419,7 +2396,7 @@ ngx_http_tus_process_body(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
                 wb = &ctx->wbuf[ctx->fill];
 
                 if (wb->buf == NULL) {
-                    wb->buf = ngx_http_tus_buf_get(
+                    wb->buf = ngx_http_ingest_buf_get(
                                    ctx->conf->buffer_size + NGX_HTTP_TUS_ALIGN,
                                    r->connection->log);
                     if (wb->buf == NULL) {
@@ -2585,7 +2562,7 @@ static void
 ngx_http_tus_write_thread(ngx_http_tus_ctx_t *ctx)
 {
     off_t                 off;
-    size_t                len, head, mid;
+    size_t                len;
     u_char               *p;
     ngx_http_tus_wbuf_t  *wb;
 
@@ -2594,57 +2571,13 @@ ngx_http_tus_write_thread(ngx_http_tus_ctx_t *ctx)
     len = wb->last - wb->pos;
     off = (off_t) wb->offset;
 
-    if (ctx->dfd != NGX_INVALID_FILE) {
-        /*
-         * Whole pages bypass the page cache: no copy into it, and the
-         * writeback does not compete with the event loop for CPU. The
-         * partial pages at either end go through the page cache.
-         */
-
-        head = (NGX_HTTP_TUS_ALIGN - (off & (NGX_HTTP_TUS_ALIGN - 1)))
-               & (NGX_HTTP_TUS_ALIGN - 1);
-        head = ngx_min(head, len);
-        mid = (len - head) & ~((size_t) NGX_HTTP_TUS_ALIGN - 1);
-
-        if (head
-            && ngx_http_ingest_pwrite(ctx->fd, p, head, off, &ctx->err)
-               != NGX_OK)
-        {
-            ctx->result = NGX_ERROR;
-            return;
-        }
-
-        if (mid
-            && ngx_http_ingest_pwrite(ctx->dfd, p + head, mid, off + head,
-                                      &ctx->err)
-               != NGX_OK)
-        {
-            if (ctx->err.err != EINVAL) {
-                ctx->result = NGX_ERROR;
-                return;
-            }
-
-            /* the filesystem refused O_DIRECT after all */
-
-            (void) close(ctx->dfd);
-            ctx->dfd = NGX_INVALID_FILE;
-            ctx->err.err = 0;
-            mid = 0;
-        }
-
-        p += head + mid;
-        off += head + mid;
-        len -= head + mid;
-    }
-
-    if (len
-        && ngx_http_ingest_pwrite(ctx->fd, p, len, off, &ctx->err) != NGX_OK)
+    if (ngx_http_ingest_write_direct(ctx->fd, &ctx->dfd, p, len, off,
+                                     &ctx->err)
+        != NGX_OK)
     {
         ctx->result = NGX_ERROR;
         return;
     }
-
-    len = wb->last - wb->pos;
 
     if (ctx->cksum_algo != INGEST_CKSUM_NONE
         && ingest_cksum_update(&ctx->cksum, wb->pos, len) != 0)
@@ -2928,7 +2861,7 @@ ngx_http_tus_finish_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
 
     if (ctx->method == NGX_HTTP_POST) {
         if (ngx_http_tus_url(r, ctx, ctx->id, &url) != NGX_OK
-            || ngx_http_tus_add_header(r, "Location", url.data, url.len)
+            || ngx_http_ingest_add_header(r, "Location", url.data, url.len)
                != NGX_OK)
         {
             ngx_http_tus_finalize(r, ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -3057,6 +2990,8 @@ ngx_http_tus_complete(ngx_http_tus_store_conf_t *sc, u_char *id,
     const char *data_path, const char *info_path, ingest_record_t *rec,
     ngx_fd_t fd, time_t now, ngx_http_ingest_err_t *e)
 {
+    ngx_http_ingest_job_conf_t  jc;
+
     rec->state = INGEST_STATE_COMPLETE;
     rec->has_verify = 0;
     rec->expires = 0;
@@ -3069,68 +3004,12 @@ ngx_http_tus_complete(ngx_http_tus_store_conf_t *sc, u_char *id,
         return NGX_OK;
     }
 
-    return ngx_http_tus_write_job(sc, id, data_path, rec, rec->length, e);
-}
+    jc.spool = sc->spool;
+    jc.profile = sc->profile;
+    jc.webhook = sc->webhook;
 
-
-static ngx_int_t
-ngx_http_tus_write_job(ngx_http_tus_store_conf_t *sc, u_char *id,
-    const char *data_path, ingest_record_t *rec, uint64_t size,
-    ngx_http_ingest_err_t *e)
-{
-    u_char        *buf;
-    size_t         len, cap;
-    ngx_int_t      rc;
-    ingest_job_t   job;
-    u_char         path[NGX_MAX_PATH], tmp[NGX_MAX_PATH];
-
-    ngx_memzero(&job, sizeof(ingest_job_t));
-
-    job.id.data = id;
-    job.id.len = INGEST_ID_LEN;
-    job.kind.data = (u_char *) "upload";
-    job.kind.len = sizeof("upload") - 1;
-    job.protocol.data = (u_char *) "tus";
-    job.protocol.len = sizeof("tus") - 1;
-    job.source.data = (u_char *) data_path;
-    job.source.len = ngx_strlen(data_path);
-    job.size = size;
-    job.metadata = rec->metadata;
-    job.owner = rec->owner;
-    job.profile.data = sc->profile.data;
-    job.profile.len = sc->profile.len;
-    job.created = rec->created;
-    job.webhook.data = sc->webhook.data;
-    job.webhook.len = sc->webhook.len;
-
-    cap = 6 * (rec->metadata.len + rec->owner.len + job.source.len
-               + sc->webhook.len + sc->profile.len) + 4096;
-
-    buf = malloc(cap);
-    if (buf == NULL) {
-        ngx_http_ingest_set_err(e, "malloc()");
-        return NGX_ERROR;
-    }
-
-    len = ingest_job_format(&job, buf, cap);
-    if (len == 0) {
-        free(buf);
-        errno = EOVERFLOW;
-        ngx_http_ingest_set_err(e, "formatting a spool job");
-        return NGX_ERROR;
-    }
-
-    *ngx_snprintf(path, sizeof(path) - 1, "%V/incoming/%*s.json",
-                  &sc->spool, (size_t) INGEST_ID_LEN, id) = '\0';
-    *ngx_snprintf(tmp, sizeof(tmp) - 1, "%V/tmp/%*s.json",
-                  &sc->spool, (size_t) INGEST_ID_LEN, id) = '\0';
-
-    rc = ngx_http_ingest_write_atomic((char *) path, (char *) tmp, buf, len,
-                                      1, e);
-
-    free(buf);
-
-    return rc;
+    return ngx_http_ingest_write_job(&jc, "tus", id, data_path, rec,
+                                     rec->length, e);
 }
 
 
@@ -4008,51 +3887,6 @@ ngx_http_tus_sniff(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx,
 }
 
 
-/*
- * Write buffers outlive their request in a small per-worker free list:
- * a fresh 512k aligned allocation per PATCH costs an mmap(), a munmap()
- * and a page fault per page (measured: about 12% of a worker's CPU with
- * 4 MiB PATCHes).
- */
-
-static u_char *
-ngx_http_tus_buf_get(size_t size, ngx_log_t *log)
-{
-    ngx_http_tus_free_buf_t  *fb, **prev;
-
-    for (prev = &ngx_http_tus_free_bufs, fb = *prev;
-         fb != NULL;
-         prev = &fb->next, fb = fb->next)
-    {
-        if (fb->size == size) {
-            *prev = fb->next;
-            ngx_http_tus_nfree_bufs--;
-            return (u_char *) fb;
-        }
-    }
-
-    return ngx_memalign(NGX_HTTP_TUS_ALIGN, size, log);
-}
-
-
-static void
-ngx_http_tus_buf_put(u_char *p, size_t size)
-{
-    ngx_http_tus_free_buf_t  *fb;
-
-    if (ngx_http_tus_nfree_bufs >= NGX_HTTP_TUS_FREE_BUFS) {
-        ngx_free(p);
-        return;
-    }
-
-    fb = (ngx_http_tus_free_buf_t *) p;
-    fb->size = size;
-    fb->next = ngx_http_tus_free_bufs;
-    ngx_http_tus_free_bufs = fb;
-    ngx_http_tus_nfree_bufs++;
-}
-
-
 /* final uploads that some request of a partial completed */
 static void
 ngx_http_tus_count_finals(ngx_http_tus_ctx_t *ctx)
@@ -4160,7 +3994,7 @@ ngx_http_tus_cleanup(void *data)
 
     for (i = 0; i < 2; i++) {
         if (ctx->wbuf[i].buf != NULL) {
-            ngx_http_tus_buf_put(ctx->wbuf[i].buf,
+            ngx_http_ingest_buf_put(ctx->wbuf[i].buf,
                             ctx->conf->buffer_size + NGX_HTTP_TUS_ALIGN);
             ctx->wbuf[i].buf = NULL;
         }
@@ -4338,27 +4172,6 @@ ngx_http_tus_send_empty(ngx_http_request_t *r, ngx_uint_t status)
 
 
 static ngx_int_t
-ngx_http_tus_add_header(ngx_http_request_t *r, const char *name,
-    u_char *value, size_t len)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-    h->value.data = value;
-    h->value.len = len;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
 ngx_http_tus_add_offset(ngx_http_request_t *r, uint64_t offset)
 {
     u_char  *p, *last;
@@ -4370,7 +4183,7 @@ ngx_http_tus_add_offset(ngx_http_request_t *r, uint64_t offset)
 
     last = ngx_sprintf(p, "%uL", offset);
 
-    return ngx_http_tus_add_header(r, "Upload-Offset", p, last - p);
+    return ngx_http_ingest_add_header(r, "Upload-Offset", p, last - p);
 }
 
 
@@ -4393,87 +4206,29 @@ ngx_http_tus_add_expires(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
 
     len = ingest_http_date(p, ctx->rec.expires);
 
-    return ngx_http_tus_add_header(r, "Upload-Expires", p, len);
+    return ngx_http_ingest_add_header(r, "Upload-Expires", p, len);
 }
 
 
 static ngx_int_t
 ngx_http_tus_add_common(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
 {
-    ngx_str_t                *origin, *o;
-    ngx_uint_t                i;
-    ngx_http_tus_loc_conf_t  *tlcf;
-
-    tlcf = ctx->conf;
-
     if (ctx->method != NGX_HTTP_OPTIONS
-        && ngx_http_tus_add_header(r, "Tus-Resumable",
-                                   (u_char *) INGEST_TUS_VERSION,
-                                   sizeof(INGEST_TUS_VERSION) - 1)
+        && ngx_http_ingest_add_header(r, "Tus-Resumable",
+                                      (u_char *) INGEST_TUS_VERSION,
+                                      sizeof(INGEST_TUS_VERSION) - 1)
            != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    origin = &ctx->hdr[NGX_HTTP_TUS_H_ORIGIN];
-
-    if (tlcf->cors_origins == NULL || origin->data == NULL) {
-        return NGX_OK;
-    }
-
-    if (tlcf->cors_any) {
-        if (ngx_http_tus_add_header(r, "Access-Control-Allow-Origin",
-                                    (u_char *) "*", 1)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-    } else {
-        o = tlcf->cors_origins->elts;
-
-        for (i = 0; i < tlcf->cors_origins->nelts; i++) {
-            if (o[i].len == origin->len
-                && ngx_strncasecmp(o[i].data, origin->data, o[i].len) == 0)
-            {
-                break;
-            }
-        }
-
-        if (ngx_http_tus_add_header(r, "Vary", (u_char *) "Origin",
-                                    sizeof("Origin") - 1)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        if (i == tlcf->cors_origins->nelts) {
-            return NGX_OK;
-        }
-
-        if (ngx_http_tus_add_header(r, "Access-Control-Allow-Origin",
-                                    origin->data, origin->len)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    if (ngx_http_tus_add_header(r, "Access-Control-Expose-Headers",
-              (u_char *) "Upload-Offset, Location, Upload-Length, "
-              "Tus-Version, Tus-Resumable, Tus-Max-Size, Tus-Extension, "
-              "Tus-Checksum-Algorithm, Upload-Metadata, "
-              "Upload-Defer-Length, Upload-Concat, Upload-Expires",
-              sizeof("Upload-Offset, Location, Upload-Length, "
-              "Tus-Version, Tus-Resumable, Tus-Max-Size, Tus-Extension, "
-              "Tus-Checksum-Algorithm, Upload-Metadata, "
-              "Upload-Defer-Length, Upload-Concat, Upload-Expires") - 1)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return ngx_http_ingest_cors(r, ctx->conf->cors_origins,
+                                &ctx->hdr[NGX_HTTP_TUS_H_ORIGIN],
+                                "Upload-Offset, Location, Upload-Length, "
+                                "Tus-Version, Tus-Resumable, Tus-Max-Size, "
+                                "Tus-Extension, Tus-Checksum-Algorithm, "
+                                "Upload-Metadata, Upload-Defer-Length, "
+                                "Upload-Concat, Upload-Expires");
 }
 
 
@@ -5019,7 +4774,6 @@ ngx_http_tus_create_loc_conf(ngx_conf_t *cf)
      *     conf->sc.profile = { 0, NULL };
      *     conf->sc.webhook = { 0, NULL };
      *     conf->thread_pool_name = { 0, NULL };
-     *     conf->cors_any = 0;
      */
 
     conf->enable = NGX_CONF_UNSET;
@@ -5077,10 +4831,6 @@ ngx_http_tus_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->behind_proxy, prev->behind_proxy, 0);
     ngx_conf_merge_ptr_value(conf->location_base, prev->location_base, NULL);
     ngx_conf_merge_ptr_value(conf->cors_origins, prev->cors_origins, NULL);
-
-    if (conf->cors_origins == prev->cors_origins) {
-        conf->cors_any = prev->cors_any;
-    }
 
     ngx_conf_merge_value(conf->direct_io, prev->direct_io, 1);
     ngx_conf_merge_off_value(conf->quota_bytes, prev->quota_bytes, 0);
@@ -5311,83 +5061,6 @@ ngx_http_tus_set_expiration(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-static char *
-ngx_http_tus_set_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_tus_loc_conf_t *tlcf = conf;
-
-    ngx_str_t  *value;
-
-    if (tlcf->sc.spool.len != NGX_CONF_UNSET_SIZE) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        ngx_str_null(&tlcf->sc.spool);
-        return NGX_CONF_OK;
-    }
-
-    tlcf->sc.spool = value[1];
-
-    while (tlcf->sc.spool.len > 1
-           && tlcf->sc.spool.data[tlcf->sc.spool.len - 1] == '/')
-    {
-        tlcf->sc.spool.len--;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_tus_set_cors(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_tus_loc_conf_t *tlcf = conf;
-
-    ngx_str_t   *value, *o;
-    ngx_uint_t   i;
-
-    if (tlcf->cors_origins != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    tlcf->cors_origins = ngx_array_create(cf->pool, cf->args->nelts - 1,
-                                          sizeof(ngx_str_t));
-    if (tlcf->cors_origins == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    for (i = 1; i < cf->args->nelts; i++) {
-        if (value[i].len == 1 && value[i].data[0] == '*') {
-            tlcf->cors_any = 1;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "http://", 7) != 0
-            && ngx_strncmp(value[i].data, "https://", 8) != 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid origin \"%V\", expected \"*\" or "
-                               "\"scheme://host[:port]\"", &value[i]);
-            return NGX_CONF_ERROR;
-        }
-
-        o = ngx_array_push(tlcf->cors_origins);
-        if (o == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        *o = value[i];
-    }
-
-    return NGX_CONF_OK;
-}
-
-
 static ngx_int_t
 ngx_http_tus_postconfiguration(ngx_conf_t *cf)
 {
@@ -5419,11 +5092,9 @@ ngx_http_tus_postconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_tus_init_module(ngx_cycle_t *cycle)
 {
-    ngx_str_t                    dir;
     ngx_uint_t                   i;
     ngx_http_tus_main_conf_t    *tmcf;
     ngx_http_tus_store_conf_t  **scp;
-    u_char                       buf[NGX_MAX_PATH];
 
     tmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_tus_module);
     if (tmcf == NULL) {
@@ -5447,28 +5118,11 @@ ngx_http_tus_init_module(ngx_cycle_t *cycle)
             return NGX_ERROR;
         }
 
-        if (scp[i]->spool.len == 0) {
-            continue;
-        }
-
-        if (ngx_http_ingest_create_dir(cycle, &scp[i]->spool, cycle->log)
-            != NGX_OK)
+        if (scp[i]->spool.len
+            && ngx_http_ingest_create_spool(cycle, &scp[i]->spool,
+                                            cycle->log)
+               != NGX_OK)
         {
-            return NGX_ERROR;
-        }
-
-        dir.data = buf;
-        dir.len = ngx_snprintf(buf, sizeof(buf), "%V/incoming", &scp[i]->spool)
-                  - buf;
-
-        if (ngx_http_ingest_create_dir(cycle, &dir, cycle->log) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        dir.len = ngx_snprintf(buf, sizeof(buf), "%V/tmp", &scp[i]->spool)
-                  - buf;
-
-        if (ngx_http_ingest_create_dir(cycle, &dir, cycle->log) != NGX_OK) {
             return NGX_ERROR;
         }
     }
