@@ -136,8 +136,9 @@ typedef struct {
 /* NULL when the location does not check tokens */
 ngx_http_ingest_auth_t *ngx_http_ingest_auth(ngx_http_request_t *r);
 
-/* whether "tus on" is set in the location being configured */
+/* whether "tus on" / "ingest_s3 on" is set in the location configured */
 ngx_flag_t ngx_http_tus_enabled(ngx_conf_t *cf);
+ngx_flag_t ngx_http_ingest_s3_enabled(ngx_conf_t *cf);
 
 
 /*

@@ -4711,6 +4711,17 @@ ngx_http_s3(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+ngx_flag_t
+ngx_http_ingest_s3_enabled(ngx_conf_t *cf)
+{
+    ngx_http_s3_loc_conf_t  *slcf;
+
+    slcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_ingest_s3_module);
+
+    return slcf->enable == 1;
+}
+
+
 /* ingest_s3_credentials <access key> <secret> [<account>] */
 
 static char *

@@ -4990,6 +4990,10 @@ ngx_http_tus(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (tlcf->enable) {
+        if (ngx_http_ingest_s3_enabled(cf)) {
+            return "cannot be used with \"ingest_s3\" in one location";
+        }
+
         /* the location's content handler, like proxy_pass */
         clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
         clcf->handler = ngx_http_tus_handler;
