@@ -19,6 +19,7 @@ PKGS=(
     python3-m3u8 python3-cryptography python3-pytest-timeout
     curl procps psmisc ca-certificates binutils
     ffmpeg openssl xxd
+    awscli
 )
 
 # the ffmpeg-worker's own list (libav*, libx264 through libavcodec, ...)

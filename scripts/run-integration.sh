@@ -4,7 +4,8 @@
 #   scripts/run-integration.sh [pytest args...]
 #
 # Needs: make modules (build/nginx/ngx_http_ingest_module.so), Debian's
-# nginx, python3-pytest, python3-requests, python3-tuspy, node + npm.
+# nginx, python3-pytest, python3-requests, python3-tuspy, python3-boto3,
+# awscli, node + npm.
 # Environment: INGEST_MODULE (path of the .so), INGEST_NGINX (nginx binary),
 # PYTHON (default /usr/bin/python3: Debian's, with the Debian packages).
 # The exit code is pytest's; its summary is the last line printed.
@@ -15,7 +16,8 @@ cd "$(dirname "$0")/.." || exit 2
 ROOT=$(pwd)
 PYTHON=${PYTHON:-/usr/bin/python3}
 
-if [ ! -d "$ROOT/t/js/node_modules/tus-js-client" ]; then
+if [ ! -d "$ROOT/t/js/node_modules/tus-js-client" ] \
+    || [ ! -d "$ROOT/t/js/node_modules/@aws-sdk/lib-storage" ]; then
     echo "run-integration: installing t/js node modules" >&2
     if [ -f "$ROOT/t/js/package-lock.json" ]; then
         (cd "$ROOT/t/js" && npm ci --no-audit --no-fund --loglevel=error) >&2
