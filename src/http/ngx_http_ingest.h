@@ -183,13 +183,19 @@ ngx_int_t ngx_http_ingest_write_atomic(const char *path, const char *tmp_path,
 ngx_int_t ngx_http_ingest_lock(ngx_fd_t fd, ngx_uint_t wait,
     ngx_http_ingest_err_t *e);
 
+/* a shared (read) OFD lock, not waiting: NGX_OK, NGX_BUSY, NGX_ERROR */
+ngx_int_t ngx_http_ingest_lock_shared(ngx_fd_t fd, ngx_http_ingest_err_t *e);
+
 /* pwrite() all of it or fail */
 ngx_int_t ngx_http_ingest_pwrite(ngx_fd_t fd, const u_char *buf, size_t len,
     off_t offset, ngx_http_ingest_err_t *e);
 
-/* copy all of src into dst at offset (copy_file_range, then read/write) */
+/*
+ * Copies len bytes of src at src_offset into dst at offset
+ * (copy_file_range, then read/write).
+ */
 ngx_int_t ngx_http_ingest_copy(ngx_fd_t dst, off_t offset, ngx_fd_t src,
-    off_t len, ngx_http_ingest_err_t *e);
+    off_t src_offset, off_t len, ngx_http_ingest_err_t *e);
 
 /* creates dir (and parents) owned by the worker user, at start-up */
 ngx_int_t ngx_http_ingest_create_dir(ngx_cycle_t *cycle, ngx_str_t *dir,

@@ -117,6 +117,7 @@ typedef struct {
     uint32_t                    number;
     uint64_t                    size;
     int64_t                     mtime;
+    unsigned                    inplace:1;
     u_char                      md5[16];
 } ngx_http_s3_part_t;
 
@@ -161,6 +162,10 @@ struct ngx_http_s3_ctx_s {
     /* bodies */
     ngx_fd_t                    fd;
     ngx_fd_t                    dfd;
+    ngx_fd_t                    lock_fd;        /* shared lock on the
+                                                   record, in place */
+    off_t                       base;           /* file offset of the
+                                                   body in place */
     ingest_awschunked_t         ck;
     ingest_s3_body_t            body;
     uint64_t                    declared;       /* decoded size, or -1 */
@@ -207,6 +212,8 @@ struct ngx_http_s3_ctx_s {
     unsigned                    spool_failed:1;
     unsigned                    completed:1;
     unsigned                    failed_part:1;
+    unsigned                    inplace:1;
+    unsigned                    zero_copy:1;
 };
 
 
@@ -256,6 +263,8 @@ static void ngx_http_s3_create_done(ngx_http_request_t *r,
 static ngx_int_t ngx_http_s3_put(ngx_http_request_t *r,
     ngx_http_s3_ctx_t *ctx);
 static void ngx_http_s3_put_open_thread(ngx_http_s3_ctx_t *ctx);
+static ngx_int_t ngx_http_s3_inplace_open(ngx_http_s3_ctx_t *ctx);
+static void ngx_http_s3_inplace_done(ngx_http_s3_ctx_t *ctx);
 static void ngx_http_s3_put_open_done(ngx_http_request_t *r,
     ngx_http_s3_ctx_t *ctx);
 static void ngx_http_s3_body_handler(ngx_http_request_t *r);
@@ -294,8 +303,9 @@ static void ngx_http_s3_delete_done(ngx_http_request_t *r,
 
 static ngx_int_t ngx_http_s3_load_upload(ngx_http_s3_ctx_t *ctx,
     ngx_uint_t lock);
-static ngx_int_t ngx_http_s3_scan_parts(ngx_http_s3_ctx_t *ctx,
-    ngx_http_s3_part_t **parts, ngx_uint_t *nparts, ngx_uint_t remove_dups);
+static ngx_int_t ngx_http_s3_scan_parts(ngx_str_t *store, u_char *id,
+    ngx_http_s3_part_t **parts, ngx_uint_t *nparts, ngx_uint_t remove_dups,
+    ngx_http_ingest_err_t *err);
 static void ngx_http_s3_remove_upload(ngx_http_s3_store_conf_t *sc,
     u_char *id);
 static ngx_int_t ngx_http_s3_publish(ngx_http_s3_ctx_t *ctx,
@@ -551,6 +561,7 @@ ngx_http_s3_handler(ngx_http_request_t *r)
     ctx->fd = NGX_INVALID_FILE;
     ctx->dfd = NGX_INVALID_FILE;
     ctx->xml_fd = NGX_INVALID_FILE;
+    ctx->lock_fd = NGX_INVALID_FILE;
     ctx->start = ngx_current_msec;
     ctx->now = ngx_time();
     ctx->declared = (uint64_t) -1;
@@ -1623,6 +1634,18 @@ ngx_http_s3_put_open_thread(ngx_http_s3_ctx_t *ctx)
             ctx->result = rc;
             return;
         }
+
+        rc = ngx_http_s3_inplace_open(ctx);
+
+        if (rc == NGX_OK) {
+            ctx->result = NGX_OK;
+            return;
+        }
+
+        if (rc == NGX_ERROR) {
+            ctx->result = NGX_ERROR;
+            return;
+        }
     }
 
     ctx->fd = open((char *) ctx->tmp_path,
@@ -1647,6 +1670,157 @@ ngx_http_s3_put_open_thread(ngx_http_s3_ctx_t *ctx)
     }
 
     ctx->result = NGX_OK;
+}
+
+
+/*
+ * Parts of one size go straight into the upload's "data" file at
+ * (n - 1) * size, so that completion needs no copy: aws-cli, boto3 and
+ * the SDKs send every part but the last with the same size. The first
+ * part of at least 5 MiB fixes that size ("stride"). A part goes to a
+ * file of its own instead when it is larger than the stride, when its
+ * size is unknown, when part n is already in place (a failed re-upload
+ * must not destroy the part it replaces) or being written there, or
+ * when a completion holds the upload. While writing in place the part
+ * holds a shared lock on the record, which completion locks exclusively.
+ * Returns NGX_OK (in place, ctx->fd open), NGX_DECLINED (use a file of
+ * its own) or NGX_ERROR.
+ * Context: thread pool
+ */
+
+static ngx_int_t
+ngx_http_s3_inplace_open(ngx_http_s3_ctx_t *ctx)
+{
+    u_char                 *buf, *p;
+    size_t                  len;
+    uint64_t                stride;
+    ngx_fd_t                fd;
+    ngx_int_t               rc;
+    struct stat             st;
+    ngx_http_ingest_err_t   e;
+    u_char                  dir[NGX_MAX_PATH], path[NGX_MAX_PATH];
+    u_char                  tmp[NGX_MAX_PATH], line[NGX_INT64_LEN + 1];
+
+    if (ctx->declared == (uint64_t) -1 || ctx->declared == 0) {
+        return NGX_DECLINED;
+    }
+
+    *ngx_snprintf(dir, sizeof(dir) - 1, "%V/uploads/%s",
+                  &ctx->conf->sc.store, ctx->id) = '\0';
+    *ngx_snprintf(path, sizeof(path) - 1, "%s/stride", dir) = '\0';
+
+    buf = ngx_http_ingest_read_small((char *) path, 32, &len, &e);
+
+    if (buf == NULL && e.err == ENOENT
+        && ctx->declared >= INGEST_S3_MIN_PART_SIZE
+        && ctx->declared % NGX_HTTP_S3_ALIGN == 0)
+    {
+        /* the first writer fixes it: link() does not replace */
+
+        *ngx_snprintf(tmp, sizeof(tmp) - 1, "%s/stride.%P.%ui.tmp", dir,
+                      ngx_pid, (ngx_uint_t) ctx->route.part_number) = '\0';
+        p = ngx_sprintf(line, "%uL", ctx->declared);
+
+        if (ngx_http_ingest_write_atomic((char *) tmp, NULL, line,
+                                         p - line, 0, &e)
+            == NGX_OK)
+        {
+            if (link((char *) tmp, (char *) path) == -1
+                && errno != EEXIST)
+            {
+                (void) unlink((char *) tmp);
+                return NGX_DECLINED;
+            }
+
+            (void) unlink((char *) tmp);
+        }
+
+        buf = ngx_http_ingest_read_small((char *) path, 32, &len, &e);
+    }
+
+    if (buf == NULL) {
+        return NGX_DECLINED;
+    }
+
+    rc = ingest_parse_u64(buf, len, &stride);
+    free(buf);
+
+    if (rc != 0 || stride == 0 || stride % NGX_HTTP_S3_ALIGN
+        || ctx->declared > stride)
+    {
+        return NGX_DECLINED;
+    }
+
+    *ngx_snprintf(path, sizeof(path) - 1, "%s/%uD.i", dir,
+                  ctx->route.part_number) = '\0';
+
+    if (stat((char *) path, &st) == 0) {
+        return NGX_DECLINED;
+    }
+
+    ctx->lock_fd = open((char *) ctx->upload_path, O_RDONLY|O_CLOEXEC);
+    if (ctx->lock_fd == -1) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_ingest_lock_shared(ctx->lock_fd, &e) != NGX_OK) {
+        goto declined;
+    }
+
+    *ngx_snprintf(path, sizeof(path) - 1, "%s/%uD.w", dir,
+                  ctx->route.part_number) = '\0';
+
+    fd = open((char *) path, O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0600);
+    if (fd == -1) {
+        goto declined;
+    }
+
+    (void) close(fd);
+
+    *ngx_snprintf(path, sizeof(path) - 1, "%s/data", dir) = '\0';
+
+    ctx->fd = open((char *) path, O_WRONLY|O_CREAT|O_CLOEXEC, 0644);
+    if (ctx->fd == -1) {
+        ngx_http_ingest_set_err(&ctx->err, "open() of the upload data");
+        ngx_http_s3_inplace_done(ctx);
+        return NGX_ERROR;
+    }
+
+    if (ctx->conf->direct_io) {
+        ctx->dfd = open((char *) path, O_WRONLY|O_DIRECT|O_CLOEXEC);
+    }
+
+    ctx->inplace = 1;
+    ctx->base = (off_t) ((ctx->route.part_number - 1) * stride);
+
+    return NGX_OK;
+
+declined:
+
+    (void) close(ctx->lock_fd);
+    ctx->lock_fd = NGX_INVALID_FILE;
+
+    return NGX_DECLINED;
+}
+
+
+/* the end of a part in place: its write mark and lock go */
+
+static void
+ngx_http_s3_inplace_done(ngx_http_s3_ctx_t *ctx)
+{
+    u_char  path[NGX_MAX_PATH];
+
+    *ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%s/%uD.w",
+                  &ctx->conf->sc.store, ctx->id, ctx->route.part_number)
+        = '\0';
+
+    (void) unlink((char *) path);
+
+    if (ctx->lock_fd != NGX_INVALID_FILE) {
+        (void) close(ctx->lock_fd);
+        ctx->lock_fd = NGX_INVALID_FILE;
+    }
 }
 
 
@@ -1984,7 +2158,7 @@ ngx_http_s3_write_thread(ngx_http_s3_ctx_t *ctx)
         return;
     }
 
-    off = (off_t) ctx->written;
+    off = ctx->base + (off_t) ctx->written;
     ctx->written += len;
 
     if (ngx_http_ingest_write_direct(ctx->fd, &ctx->dfd, p, len, off,
@@ -2036,10 +2210,12 @@ static void
 ngx_http_s3_put_finish_thread(ngx_http_s3_ctx_t *ctx)
 {
     u_char                   *p;
+    ngx_int_t                 rc;
     ngx_uint_t                i, n;
     ngx_http_s3_part_t       *parts;
     ngx_http_ingest_err_t    *e;
     u_char                    path[NGX_MAX_PATH];
+    u_char                    line[32 + 1 + NGX_INT64_LEN + 1];
 
     e = &ctx->err;
 
@@ -2107,41 +2283,74 @@ ngx_http_s3_put_finish_thread(ngx_http_s3_ctx_t *ctx)
         return;
     }
 
-    /* "<n>.<md5 hex>" becomes the part, replacing any earlier one */
+    /* "<n>.<md5 hex>" or "<n>.i" becomes the part, replacing others */
 
-    p = ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%s/%uD.",
-                     &ctx->conf->sc.store, ctx->id, ctx->route.part_number);
-    p = ngx_hex_dump(p, ctx->md5, 16);
-    *p = '\0';
+    if (ctx->inplace) {
+        p = ngx_hex_dump(line, ctx->md5, 16);
+        p = ngx_sprintf(p, " %uL\n", ctx->written);
 
-    if (rename((char *) ctx->tmp_path, (char *) path) == -1) {
-        if (errno == ENOENT) {
-            ctx->rc = INGEST_S3_NO_SUCH_UPLOAD;
-            ctx->result = NGX_DECLINED;
-            goto failed;
+        *ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%s/%uD.i",
+                      &ctx->conf->sc.store, ctx->id, ctx->route.part_number)
+            = '\0';
+
+        rc = ngx_http_ingest_write_atomic((char *) path, NULL, line,
+                                          p - line, 0, e);
+
+        ngx_http_s3_inplace_done(ctx);
+
+        if (rc != NGX_OK) {
+            ctx->result = NGX_ERROR;
+            return;
         }
 
-        ngx_http_ingest_set_err(e, "rename() of a new part");
-        ctx->result = NGX_ERROR;
-        goto failed;
+    } else {
+        p = ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%s/%uD.",
+                         &ctx->conf->sc.store, ctx->id,
+                         ctx->route.part_number);
+        p = ngx_hex_dump(p, ctx->md5, 16);
+        *p = '\0';
+
+        if (rename((char *) ctx->tmp_path, (char *) path) == -1) {
+            if (errno == ENOENT) {
+                ctx->rc = INGEST_S3_NO_SUCH_UPLOAD;
+                ctx->result = NGX_DECLINED;
+                goto failed;
+            }
+
+            ngx_http_ingest_set_err(e, "rename() of a new part");
+            ctx->result = NGX_ERROR;
+            goto failed;
+        }
     }
 
     /* earlier uploads of this part number: removed, quota given back */
 
-    if (ngx_http_s3_scan_parts(ctx, &parts, &n, 0) == NGX_OK) {
+    if (ngx_http_s3_scan_parts(&ctx->conf->sc.store, ctx->id, &parts,
+                               &n, 0, &ctx->err)
+        == NGX_OK)
+    {
         for (i = 0; i < n; i++) {
-            if (parts[i].number == ctx->route.part_number
-                && ngx_memcmp(parts[i].md5, ctx->md5, 16) != 0)
+            if (parts[i].number != ctx->route.part_number
+                || (parts[i].inplace == ctx->inplace
+                    && ngx_memcmp(parts[i].md5, ctx->md5, 16) == 0))
             {
-                p = ngx_snprintf(path, sizeof(path) - 1,
-                                 "%V/uploads/%s/%uD.", &ctx->conf->sc.store,
-                                 ctx->id, parts[i].number);
-                p = ngx_hex_dump(p, parts[i].md5, 16);
-                *p = '\0';
+                continue;
+            }
 
-                if (unlink((char *) path) == 0) {
-                    ctx->parts_bytes += parts[i].size;
-                }
+            p = ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%s/%uD.",
+                             &ctx->conf->sc.store, ctx->id, parts[i].number);
+
+            if (parts[i].inplace) {
+                *p++ = 'i';
+
+            } else {
+                p = ngx_hex_dump(p, parts[i].md5, 16);
+            }
+
+            *p = '\0';
+
+            if (unlink((char *) path) == 0) {
+                ctx->parts_bytes += parts[i].size;
             }
         }
 
@@ -2153,7 +2362,13 @@ ngx_http_s3_put_finish_thread(ngx_http_s3_ctx_t *ctx)
 
 failed:
 
-    (void) unlink((char *) ctx->tmp_path);
+    if (ctx->inplace) {
+        /* the region stays unreferenced: no record names it */
+        ngx_http_s3_inplace_done(ctx);
+
+    } else {
+        (void) unlink((char *) ctx->tmp_path);
+    }
 }
 
 
@@ -2380,21 +2595,23 @@ static void
 ngx_http_s3_complete_thread(ngx_http_s3_ctx_t *ctx)
 {
     u_char                  *p, *md5s;
-    off_t                    off;
-    size_t                   n, i, lo, hi, mid;
+    off_t                    off, soff;
+    size_t                   n, i, lo, hi, mid, len;
     ssize_t                  got;
+    uint64_t                 stride;
     ngx_fd_t                 src, dst;
     ngx_int_t                rc;
-    ngx_uint_t               have;
-    ngx_http_s3_part_t      *parts, *part;
+    ngx_uint_t               have, inplace;
+    ngx_http_s3_part_t      *parts, *part, **pick;
     ingest_s3xml_part_t     *want;
     ngx_http_ingest_err_t   *e;
-    u_char                   path[NGX_MAX_PATH];
+    u_char                   path[NGX_MAX_PATH], data[NGX_MAX_PATH];
 
     e = &ctx->err;
     parts = NULL;
     want = NULL;
     md5s = NULL;
+    pick = NULL;
     dst = NGX_INVALID_FILE;
 
     if (ctx->xml == NULL) {
@@ -2451,17 +2668,24 @@ ngx_http_s3_complete_thread(ngx_http_s3_ctx_t *ctx)
         goto done;
     }
 
-    if (ngx_http_s3_scan_parts(ctx, &parts, &have, 1) != NGX_OK) {
+    if (ngx_http_s3_scan_parts(&ctx->conf->sc.store, ctx->id, &parts,
+                               &have, 1, &ctx->err)
+        != NGX_OK)
+    {
         ctx->result = NGX_ERROR;
         goto done;
     }
 
     md5s = malloc(n * 16);
-    if (md5s == NULL) {
+    pick = malloc(n * sizeof(ngx_http_s3_part_t *));
+
+    if (md5s == NULL || pick == NULL) {
         ngx_http_ingest_set_err(e, "malloc()");
         ctx->result = NGX_ERROR;
         goto done;
     }
+
+    inplace = 0;
 
     /* every listed part must be there with that ETag */
 
@@ -2506,6 +2730,8 @@ ngx_http_s3_complete_thread(ngx_http_s3_ctx_t *ctx)
 
         ctx->size += part->size;
         ngx_memcpy(md5s + 16 * i, part->md5, 16);
+        pick[i] = part;
+        inplace |= part->inplace;
     }
 
     if (ctx->size > (uint64_t) ctx->conf->max_object_size) {
@@ -2517,7 +2743,63 @@ ngx_http_s3_complete_thread(ngx_http_s3_ctx_t *ctx)
     ctx->etag_len = ingest_s3_etag_multipart(ctx->etag, md5s, n);
     ctx->nparts = n;
 
-    /* assemble "objects/<upload id>" */
+    stride = 0;
+
+    *ngx_snprintf(data, sizeof(data) - 1, "%V/uploads/%s/data",
+                  &ctx->conf->sc.store, ctx->id) = '\0';
+
+    if (inplace) {
+        *ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%s/stride",
+                      &ctx->conf->sc.store, ctx->id) = '\0';
+
+        p = ngx_http_ingest_read_small((char *) path, 32, &len, e);
+        if (p == NULL) {
+            ctx->result = NGX_ERROR;
+            goto done;
+        }
+
+        rc = ingest_parse_u64(p, len, &stride);
+        free(p);
+
+        if (rc != 0 || stride == 0) {
+            errno = EINVAL;
+            ngx_http_ingest_set_err(e, "reading the part stride");
+            ctx->result = NGX_ERROR;
+            goto done;
+        }
+    }
+
+    /*
+     * Parts 1..n all in place, all but the last of the stride's size:
+     * the data file is the object as it is.
+     */
+
+    for (i = 0; i < n; i++) {
+        if (!pick[i]->inplace || pick[i]->number != i + 1
+            || (i + 1 < n && pick[i]->size != stride))
+        {
+            break;
+        }
+    }
+
+    if (i == n) {
+        if (truncate((char *) data, (off_t) ctx->size) == -1) {
+            ngx_http_ingest_set_err(e, "truncate() of the upload data");
+            ctx->result = NGX_ERROR;
+            goto done;
+        }
+
+        if (rename((char *) data, (char *) ctx->data_path) == -1) {
+            ngx_http_ingest_set_err(e, "rename() of the object");
+            ctx->result = NGX_ERROR;
+            goto done;
+        }
+
+        ctx->zero_copy = 1;
+        goto publish;
+    }
+
+    /* assemble "objects/<upload id>" from the parts */
 
     dst = open((char *) ctx->tmp_path, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC,
                0644);
@@ -2530,28 +2812,30 @@ ngx_http_s3_complete_thread(ngx_http_s3_ctx_t *ctx)
     off = 0;
 
     for (i = 0; i < n; i++) {
-        p = ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%s/%uD.",
-                         &ctx->conf->sc.store, ctx->id, want[i].number);
-        p = ngx_hex_dump(p, want[i].md5, 16);
-        *p = '\0';
+        part = pick[i];
 
-        src = open((char *) path, O_RDONLY|O_CLOEXEC);
+        if (part->inplace) {
+            src = open((char *) data, O_RDONLY|O_CLOEXEC);
+            soff = (off_t) ((part->number - 1) * stride);
+
+        } else {
+            p = ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%s/%uD.",
+                             &ctx->conf->sc.store, ctx->id, part->number);
+            p = ngx_hex_dump(p, part->md5, 16);
+            *p = '\0';
+
+            src = open((char *) path, O_RDONLY|O_CLOEXEC);
+            soff = 0;
+        }
+
         if (src == -1) {
             ngx_http_ingest_set_err(e, "open() of a part");
             ctx->result = NGX_ERROR;
             goto done;
         }
 
-        part = NULL;
-
-        for (mid = 0; mid < have; mid++) {
-            if (parts[mid].number == want[i].number) {
-                part = &parts[mid];
-                break;
-            }
-        }
-
-        rc = ngx_http_ingest_copy(dst, off, src, (off_t) part->size, e);
+        rc = ngx_http_ingest_copy(dst, off, src, soff, (off_t) part->size,
+                                  e);
 
         (void) close(src);
 
@@ -2577,6 +2861,8 @@ ngx_http_s3_complete_thread(ngx_http_s3_ctx_t *ctx)
         ctx->result = NGX_ERROR;
         goto done;
     }
+
+publish:
 
     if (ngx_http_s3_publish(ctx, ctx->id, ctx->size) != NGX_OK) {
         (void) unlink((char *) ctx->data_path);
@@ -2604,6 +2890,7 @@ done:
     free(parts);
     free(want);
     free(md5s);
+    free(pick);
 }
 
 
@@ -2644,8 +2931,9 @@ ngx_http_s3_complete_done(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "s3: upload %s of \"%V/%V\" completed: %ui parts, "
-                  "%uL bytes", ctx->id, &ctx->bucket, &ctx->key,
-                  ctx->nparts, ctx->size);
+                  "%uL bytes%s", ctx->id, &ctx->bucket, &ctx->key,
+                  ctx->nparts, ctx->size,
+                  ctx->zero_copy ? ", in place" : ", assembled");
 
     ngx_memzero(&out, sizeof(ingest_s3xml_complete_t));
 
@@ -2686,7 +2974,10 @@ ngx_http_s3_abort_thread(ngx_http_s3_ctx_t *ctx)
         return;
     }
 
-    if (ngx_http_s3_scan_parts(ctx, &parts, &n, 0) == NGX_OK) {
+    if (ngx_http_s3_scan_parts(&ctx->conf->sc.store, ctx->id, &parts,
+                               &n, 0, &ctx->err)
+        == NGX_OK)
+    {
         for (i = 0; i < n; i++) {
             ctx->parts_bytes += parts[i].size;
         }
@@ -2739,7 +3030,10 @@ ngx_http_s3_list_parts_thread(ngx_http_s3_ctx_t *ctx)
         return;
     }
 
-    if (ngx_http_s3_scan_parts(ctx, &parts, &n, 0) != NGX_OK) {
+    if (ngx_http_s3_scan_parts(&ctx->conf->sc.store, ctx->id, &parts,
+                               &n, 0, &ctx->err)
+        != NGX_OK)
+    {
         ctx->result = NGX_ERROR;
         return;
     }
@@ -3440,32 +3734,36 @@ ngx_http_s3_part_cmp(const void *one, const void *two)
 
 
 /*
- * The parts of an upload, sorted by number (malloc()ed, free() it).
- * Two files of one number exist only for a moment, while a part is
- * replaced; with remove_dups the older one is dropped from the list.
+ * The parts of an upload, sorted by number (malloc()ed, free() it):
+ * "<n>.<md5 hex>" files, and "<n>.i" records of parts written in place
+ * into the upload's "data" file ("<md5 hex> <size>\n"). Two entries
+ * of one number exist only for a moment, while a part is replaced;
+ * with remove_dups the older one is dropped from the list.
  * Context: thread pool
  */
 
 static ngx_int_t
-ngx_http_s3_scan_parts(ngx_http_s3_ctx_t *ctx, ngx_http_s3_part_t **parts,
-    ngx_uint_t *nparts, ngx_uint_t remove_dups)
+ngx_http_s3_scan_parts(ngx_str_t *store, u_char *id,
+    ngx_http_s3_part_t **parts, ngx_uint_t *nparts, ngx_uint_t remove_dups,
+    ngx_http_ingest_err_t *err)
 {
-    u_char              *p, *dot;
-    DIR                 *dir;
-    size_t               len;
-    uint64_t             num;
-    ngx_uint_t           n, cap, i, j;
-    struct stat          st;
-    struct dirent       *de;
-    ngx_http_s3_part_t  *a, *na;
-    u_char               path[NGX_MAX_PATH];
+    u_char                 *p, *dot, *hex, *rec;
+    DIR                    *dir;
+    size_t                  len, rlen;
+    uint64_t                num, size;
+    ngx_uint_t              n, cap, i, j, inplace;
+    struct stat             st;
+    struct dirent          *de;
+    ngx_http_s3_part_t     *a, *na;
+    ngx_http_ingest_err_t   e;
+    u_char                  path[NGX_MAX_PATH];
 
-    *ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%s",
-                  &ctx->conf->sc.store, ctx->id) = '\0';
+    *ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%*s", store,
+                  (size_t) INGEST_ID_LEN, id) = '\0';
 
     dir = opendir((char *) path);
     if (dir == NULL) {
-        ngx_http_ingest_set_err(&ctx->err, "opendir() of the parts");
+        ngx_http_ingest_set_err(err, "opendir() of the parts");
         return NGX_ERROR;
     }
 
@@ -3479,23 +3777,53 @@ ngx_http_s3_scan_parts(ngx_http_s3_ctx_t *ctx, ngx_http_s3_part_t **parts,
 
         dot = ngx_strlchr(p, p + len, '.');
 
-        if (dot == NULL || len - (dot + 1 - p) != 32
-            || ingest_parse_u64(p, dot - p, &num) != 0
+        if (dot == NULL || ingest_parse_u64(p, dot - p, &num) != 0
             || num < INGEST_S3_MIN_PART_NUMBER
             || num > INGEST_S3_MAX_PART_NUMBER)
         {
             continue;
         }
 
+        rec = NULL;
+        size = 0;
+
+        if (len - (dot + 1 - p) == 1 && dot[1] == 'i') {
+            /* a part in place: its record holds the MD5 and the size */
+
+            *ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%*s/%s",
+                          store, (size_t) INGEST_ID_LEN, id, p) = '\0';
+
+            rec = ngx_http_ingest_read_small((char *) path, 128, &rlen, &e);
+
+            if (rec == NULL || rlen < 32 + 3 || rec[32] != ' '
+                || rec[rlen - 1] != '\n'
+                || ingest_parse_u64(rec + 33, rlen - 34, &size) != 0)
+            {
+                free(rec);
+                continue;
+            }
+
+            hex = rec;
+            inplace = 1;
+
+        } else if (len - (dot + 1 - p) == 32) {
+            hex = dot + 1;
+            inplace = 0;
+
+        } else {
+            continue;
+        }
+
         for (i = 0; i < 32; i++) {
-            if (!((dot[1 + i] >= '0' && dot[1 + i] <= '9')
-                  || (dot[1 + i] >= 'a' && dot[1 + i] <= 'f')))
+            if (!((hex[i] >= '0' && hex[i] <= '9')
+                  || (hex[i] >= 'a' && hex[i] <= 'f')))
             {
                 break;
             }
         }
 
-        if (i != 32) {
+        if (i != 32 || fstatat(dirfd(dir), de->d_name, &st, 0) == -1) {
+            free(rec);
             continue;
         }
 
@@ -3504,27 +3832,26 @@ ngx_http_s3_scan_parts(ngx_http_s3_ctx_t *ctx, ngx_http_s3_part_t **parts,
 
             na = realloc(a, cap * sizeof(ngx_http_s3_part_t));
             if (na == NULL) {
+                free(rec);
                 free(a);
                 (void) closedir(dir);
-                ngx_http_ingest_set_err(&ctx->err, "realloc()");
+                ngx_http_ingest_set_err(err, "realloc()");
                 return NGX_ERROR;
             }
 
             a = na;
         }
 
-        if (fstatat(dirfd(dir), de->d_name, &st, 0) == -1) {
-            continue;
-        }
-
         a[n].number = (uint32_t) num;
-        a[n].size = (uint64_t) st.st_size;
+        a[n].size = inplace ? size : (uint64_t) st.st_size;
         a[n].mtime = st.st_mtime;
+        a[n].inplace = inplace;
 
         for (i = 0; i < 16; i++) {
-            a[n].md5[i] = (u_char) ngx_hextoi(dot + 1 + 2 * i, 2);
+            a[n].md5[i] = (u_char) ngx_hextoi(hex + 2 * i, 2);
         }
 
+        free(rec);
         n++;
     }
 
@@ -3549,7 +3876,7 @@ ngx_http_s3_scan_parts(ngx_http_s3_ctx_t *ctx, ngx_http_s3_part_t **parts,
     if (a == NULL) {
         a = malloc(sizeof(ngx_http_s3_part_t));
         if (a == NULL) {
-            ngx_http_ingest_set_err(&ctx->err, "malloc()");
+            ngx_http_ingest_set_err(err, "malloc()");
             return NGX_ERROR;
         }
     }
@@ -3873,6 +4200,11 @@ ngx_http_s3_cleanup(void *data)
     if (ctx->fd != NGX_INVALID_FILE) {
         (void) close(ctx->fd);
         ctx->fd = NGX_INVALID_FILE;
+    }
+
+    if (ctx->lock_fd != NGX_INVALID_FILE) {
+        (void) close(ctx->lock_fd);
+        ctx->lock_fd = NGX_INVALID_FILE;
     }
 
     free(ctx->info);
@@ -4279,13 +4611,13 @@ ngx_http_s3_cleanup_thread(void *data, ngx_log_t *log)
     ngx_http_s3_cleanup_t  *cl = data;
 
     u_char                     *info;
-    DIR                        *dir, *pdir;
+    DIR                        *dir;
     off_t                       bytes;
     size_t                      len;
     ngx_fd_t                    fd;
-    ngx_uint_t                  i;
-    struct stat                 st;
-    struct dirent              *de, *pde;
+    ngx_uint_t                  i, j, n;
+    struct dirent              *de;
+    ngx_http_s3_part_t         *parts;
     ingest_record_t             rec;
     ngx_http_s3_release_t      *rl;
     ngx_http_ingest_err_t       e;
@@ -4349,22 +4681,15 @@ ngx_http_s3_cleanup_thread(void *data, ngx_log_t *log)
 
             bytes = 0;
 
-            *ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%*s",
-                          &sc->store, (size_t) INGEST_ID_LEN, de->d_name)
-                = '\0';
-
-            pdir = opendir((char *) path);
-
-            if (pdir != NULL) {
-                while ((pde = readdir(pdir)) != NULL) {
-                    if (pde->d_name[0] != '.'
-                        && fstatat(dirfd(pdir), pde->d_name, &st, 0) == 0)
-                    {
-                        bytes += st.st_size;
-                    }
+            if (ngx_http_s3_scan_parts(&sc->store, (u_char *) de->d_name,
+                                       &parts, &n, 0, &e)
+                == NGX_OK)
+            {
+                for (j = 0; j < n; j++) {
+                    bytes += (off_t) parts[j].size;
                 }
 
-                (void) closedir(pdir);
+                free(parts);
             }
 
             ngx_http_s3_remove_upload(sc, (u_char *) de->d_name);

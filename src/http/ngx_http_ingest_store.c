@@ -184,14 +184,15 @@ failed:
 }
 
 
-ngx_int_t
-ngx_http_ingest_lock(ngx_fd_t fd, ngx_uint_t wait, ngx_http_ingest_err_t *e)
+static ngx_int_t
+ngx_http_ingest_setlk(ngx_fd_t fd, short type, ngx_uint_t wait,
+    ngx_http_ingest_err_t *e)
 {
     struct flock  fl;
 
     ngx_memzero(&fl, sizeof(struct flock));
 
-    fl.l_type = F_WRLCK;
+    fl.l_type = type;
     fl.l_whence = SEEK_SET;
     fl.l_start = 0;
     fl.l_len = 0;
@@ -212,6 +213,20 @@ ngx_http_ingest_lock(ngx_fd_t fd, ngx_uint_t wait, ngx_http_ingest_err_t *e)
         ngx_http_ingest_set_err(e, "fcntl(F_OFD_SETLK)");
         return NGX_ERROR;
     }
+}
+
+
+ngx_int_t
+ngx_http_ingest_lock(ngx_fd_t fd, ngx_uint_t wait, ngx_http_ingest_err_t *e)
+{
+    return ngx_http_ingest_setlk(fd, F_WRLCK, wait, e);
+}
+
+
+ngx_int_t
+ngx_http_ingest_lock_shared(ngx_fd_t fd, ngx_http_ingest_err_t *e)
+{
+    return ngx_http_ingest_setlk(fd, F_RDLCK, 0, e);
 }
 
 
@@ -249,15 +264,15 @@ ngx_http_ingest_pwrite(ngx_fd_t fd, const u_char *buf, size_t len,
 
 
 ngx_int_t
-ngx_http_ingest_copy(ngx_fd_t dst, off_t offset, ngx_fd_t src, off_t len,
-    ngx_http_ingest_err_t *e)
+ngx_http_ingest_copy(ngx_fd_t dst, off_t offset, ngx_fd_t src,
+    off_t src_offset, off_t len, ngx_http_ingest_err_t *e)
 {
     u_char   *buf;
     off_t     in, out;
     size_t    chunk;
     ssize_t   n;
 
-    in = 0;
+    in = src_offset;
     out = offset;
 
     while (len > 0) {

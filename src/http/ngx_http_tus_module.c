@@ -3144,7 +3144,7 @@ ngx_http_tus_assemble(ngx_http_tus_store_conf_t *sc, u_char *final_id,
             goto done;
         }
 
-        if (ngx_http_ingest_copy(fd, (off_t) total, pfd, st.st_size, e)
+        if (ngx_http_ingest_copy(fd, (off_t) total, pfd, 0, st.st_size, e)
             != NGX_OK)
         {
             (void) close(pfd);

@@ -1816,3 +1816,123 @@ def test_metrics_count_auth_failures(s3):
                    **{"class": "4xx"}): 4})
     assert s3.srv.metrics().types.get(
         "ingest_s3_auth_failures_total") == "counter"
+
+
+# --------------------------------------------------------------------------
+# parts written in place (docs/s3.md "Storage"): parts of the first 5 MiB+
+# part's size go straight into the upload's data file, so completion
+# renames instead of copying; every other shape is assembled by copying.
+
+
+def _completion_mode(s3, upload_id):
+    """"in place" or "assembled", from the completion's log line"""
+    for line in s3.srv.read_log().splitlines():
+        if ("upload %s " % upload_id) in line and "completed" in line:
+            return "in place" if ", in place" in line else "assembled"
+    raise AssertionError("no completion logged for %s" % upload_id)
+
+
+def _multipart(s3, key, parts, complete=None, order=None):
+    """uploads parts {number: bytes} (in order, default ascending), then
+    completes with the numbers in complete (default all); returns
+    (upload id, the completed bytes, the ETag)"""
+    c = s3.boto()
+    uid = c.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
+    etags = {}
+    for n in (order or sorted(parts)):
+        r = c.upload_part(Bucket=BUCKET, Key=key, UploadId=uid,
+                          PartNumber=n, Body=parts[n])
+        etags[n] = r["ETag"]
+        assert r["ETag"] == part_etag(parts[n])
+    nums = complete or sorted(parts)
+    r = c.complete_multipart_upload(
+        Bucket=BUCKET, Key=key, UploadId=uid,
+        MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etags[n]}
+                                   for n in nums]})
+    data = b"".join(parts[n] for n in nums)
+    assert r["ETag"] == multipart_etag([parts[n] for n in nums])
+    return uid, data, r["ETag"]
+
+
+def test_uniform_parts_complete_in_place(s3):
+    parts = {1: payload(5 * MiB, 1), 2: payload(5 * MiB, 2),
+             3: payload(MiB + 7, 3)}
+    key = unique("inplace/uniform")
+    uid, data, etag = _multipart(s3, key, parts)
+    assert _completion_mode(s3, uid) == "in place"
+    s3.check_object(BUCKET, key, data, etag=etag)
+    assert not (s3.store / "uploads" / uid).exists()
+
+
+def test_parts_out_of_order_still_in_place(s3):
+    parts = {1: payload(5 * MiB, 4), 2: payload(5 * MiB, 5),
+             3: payload(5 * MiB, 6), 4: payload(123, 7)}
+    key = unique("inplace/reversed")
+    uid, data, etag = _multipart(s3, key, parts, order=[3, 1, 4, 2])
+    assert _completion_mode(s3, uid) == "in place"
+    s3.check_object(BUCKET, key, data, etag=etag)
+
+
+def test_replaced_part_is_assembled_with_the_new_bytes(s3):
+    c = s3.boto()
+    key = unique("inplace/replaced")
+    uid = c.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
+    p1, p2_old, p2_new = (payload(5 * MiB, 8), payload(5 * MiB, 9),
+                          payload(5 * MiB, 10))
+    e1 = c.upload_part(Bucket=BUCKET, Key=key, UploadId=uid, PartNumber=1,
+                       Body=p1)["ETag"]
+    c.upload_part(Bucket=BUCKET, Key=key, UploadId=uid, PartNumber=2,
+                  Body=p2_old)
+    e2 = c.upload_part(Bucket=BUCKET, Key=key, UploadId=uid, PartNumber=2,
+                       Body=p2_new)["ETag"]
+    listed = c.list_parts(Bucket=BUCKET, Key=key, UploadId=uid)["Parts"]
+    assert [(p["PartNumber"], p["ETag"], p["Size"]) for p in listed] == \
+        [(1, e1, len(p1)), (2, e2, len(p2_new))]
+    r = c.complete_multipart_upload(
+        Bucket=BUCKET, Key=key, UploadId=uid,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1},
+                                   {"PartNumber": 2, "ETag": e2}]})
+    assert _completion_mode(s3, uid) == "assembled"
+    s3.check_object(BUCKET, key, p1 + p2_new, etag=r["ETag"])
+
+
+def test_uneven_parts_are_copied_from_the_data_file(s3):
+    # part 1 fixes the stride at 6 MiB; parts 2 and 3 fit below it and go
+    # in place too, but the object is not their layout: assembled
+    parts = {1: payload(6 * MiB, 11), 2: payload(5 * MiB, 12),
+             3: payload(1000, 13)}
+    key = unique("inplace/uneven")
+    uid, data, etag = _multipart(s3, key, parts)
+    assert _completion_mode(s3, uid) == "assembled"
+    s3.check_object(BUCKET, key, data, etag=etag)
+
+
+def test_subset_of_parts_is_assembled(s3):
+    parts = {1: payload(5 * MiB, 14), 2: payload(5 * MiB, 15),
+             3: payload(2 * MiB, 16)}
+    key = unique("inplace/subset")
+    uid, data, etag = _multipart(s3, key, parts, complete=[1, 3])
+    assert _completion_mode(s3, uid) == "assembled"
+    s3.check_object(BUCKET, key, data, etag=etag)
+
+
+def test_part_larger_than_the_stride_gets_its_own_file(s3):
+    parts = {1: payload(5 * MiB, 17), 2: payload(7 * MiB, 18),
+             3: payload(10, 19)}
+    key = unique("inplace/larger")
+    uid, data, etag = _multipart(s3, key, parts)
+    assert _completion_mode(s3, uid) == "assembled"
+    s3.check_object(BUCKET, key, data, etag=etag)
+
+
+def test_abort_removes_the_data_file(s3):
+    c = s3.boto()
+    key = unique("inplace/abort")
+    uid = c.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
+    c.upload_part(Bucket=BUCKET, Key=key, UploadId=uid, PartNumber=1,
+                  Body=payload(5 * MiB, 20))
+    d = s3.store / "uploads" / uid
+    assert (d / "data").stat().st_size == 5 * MiB
+    c.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=uid)
+    assert not d.exists()
+    assert not (s3.store / "uploads" / (uid + ".info")).exists()
