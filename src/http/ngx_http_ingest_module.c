@@ -351,6 +351,39 @@ static ngx_http_ingest_metric_t  ngx_http_ingest_metric_defs[] = {
     { NGX_HTTP_INGEST_M_S3_PART_DURATION, NGX_HTTP_INGEST_HISTOGRAM,
       "ingest_upload_part_duration_seconds", "protocol=\"s3\"", NULL },
 
+    { NGX_HTTP_INGEST_M_LLHLS_FULL, NGX_HTTP_INGEST_COUNTER,
+      "ingest_llhls_responses_total", "result=\"full\"",
+      "LL-HLS origin responses by result: playlists (full, delta, blocked:"
+      " answered after a hold), hinted parts served after a hold, 400s,"
+      " 404s and 503s after a hold timed out." },
+
+    { NGX_HTTP_INGEST_M_LLHLS_DELTA, NGX_HTTP_INGEST_COUNTER,
+      "ingest_llhls_responses_total", "result=\"delta\"", NULL },
+
+    { NGX_HTTP_INGEST_M_LLHLS_BLOCKED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_llhls_responses_total", "result=\"blocked\"", NULL },
+
+    { NGX_HTTP_INGEST_M_LLHLS_HINTED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_llhls_responses_total", "result=\"hinted\"", NULL },
+
+    { NGX_HTTP_INGEST_M_LLHLS_BAD_REQUEST, NGX_HTTP_INGEST_COUNTER,
+      "ingest_llhls_responses_total", "result=\"bad_request\"", NULL },
+
+    { NGX_HTTP_INGEST_M_LLHLS_NOT_FOUND, NGX_HTTP_INGEST_COUNTER,
+      "ingest_llhls_responses_total", "result=\"not_found\"", NULL },
+
+    { NGX_HTTP_INGEST_M_LLHLS_TIMEOUT, NGX_HTTP_INGEST_COUNTER,
+      "ingest_llhls_responses_total", "result=\"timeout\"", NULL },
+
+    { NGX_HTTP_INGEST_M_LLHLS_HELD, NGX_HTTP_INGEST_GAUGE,
+      "ingest_llhls_held_requests", "",
+      "Playlist and part requests held until what they ask for exists." },
+
+    { NGX_HTTP_INGEST_M_LLHLS_WAKEUP_DELAY, NGX_HTTP_INGEST_HISTOGRAM,
+      "ingest_llhls_wakeup_delay_seconds", "",
+      "From the write of a new playlist to the answer of a request held"
+      " for it." },
+
     { 0, 0, NULL, NULL, NULL }
 };
 
@@ -906,7 +939,7 @@ static u_char *
 ngx_http_ingest_metrics_format(ngx_http_ingest_shctx_t *sh, u_char *p,
     u_char *last)
 {
-    char                      *family;
+    char                      *family, *lb, *rb, *sep;
     ngx_uint_t                 i, k, base, live;
     ngx_atomic_uint_t          v, sum[NGX_HTTP_INGEST_HIST_BUCKETS + 2];
     ngx_http_ingest_slot_t    *slot;
@@ -968,9 +1001,15 @@ ngx_http_ingest_metrics_format(ngx_http_ingest_shctx_t *sh, u_char *p,
             }
         }
 
+        /* "name{labels}", or "name" alone for a series without labels */
+
+        lb = m->labels[0] ? "{" : "";
+        rb = m->labels[0] ? "}" : "";
+        sep = m->labels[0] ? "," : "";
+
         if (m->type != NGX_HTTP_INGEST_HISTOGRAM) {
-            p = ngx_slprintf(p, last, "%s{%s} %uA\n", m->name, m->labels,
-                             sum[0]);
+            p = ngx_slprintf(p, last, "%s%s%s%s %uA\n", m->name, lb,
+                             m->labels, rb, sum[0]);
             continue;
         }
 
@@ -981,22 +1020,24 @@ ngx_http_ingest_metrics_format(ngx_http_ingest_shctx_t *sh, u_char *p,
 
             if (k < NGX_HTTP_INGEST_HIST_BUCKETS - 1) {
                 p = ngx_slprintf(p, last,
-                                 "%s_bucket{%s,le=\"%ui.%03ui\"} %uA\n",
-                                 m->name, m->labels,
+                                 "%s_bucket{%s%sle=\"%ui.%03ui\"} %uA\n",
+                                 m->name, m->labels, sep,
                                  ngx_http_ingest_buckets[k] / 1000,
                                  ngx_http_ingest_buckets[k] % 1000, v);
 
             } else {
-                p = ngx_slprintf(p, last, "%s_bucket{%s,le=\"+Inf\"} %uA\n",
-                                 m->name, m->labels, v);
+                p = ngx_slprintf(p, last,
+                                 "%s_bucket{%s%sle=\"+Inf\"} %uA\n",
+                                 m->name, m->labels, sep, v);
             }
         }
 
         v = sum[NGX_HTTP_INGEST_HIST_BUCKETS];
 
-        p = ngx_slprintf(p, last, "%s_sum{%s} %uA.%06uA\n", m->name, m->labels,
-                         v / 1000000, v % 1000000);
-        p = ngx_slprintf(p, last, "%s_count{%s} %uA\n", m->name, m->labels,
+        p = ngx_slprintf(p, last, "%s_sum%s%s%s %uA.%06uA\n", m->name, lb,
+                         m->labels, rb, v / 1000000, v % 1000000);
+        p = ngx_slprintf(p, last, "%s_count%s%s%s %uA\n", m->name, lb,
+                         m->labels, rb,
                          sum[NGX_HTTP_INGEST_HIST_BUCKETS + 1]);
     }
 
