@@ -155,7 +155,11 @@ iw_hls_media(const iw_hls_playlist_t *pl, int skip, char *out, size_t cap)
         iw_hls_printf(&b, "#EXT-X-SKIP:SKIPPED-SEGMENTS=%u\n", nskip);
     }
 
-    /* parts more than three target durations from the end are left out */
+    /*
+     * Parts of segments that ended more than three target durations
+     * before the end are left out, a segment's parts all or none:
+     * players number parts by their place in the segment.
+     */
 
     window = (int64_t) target * 3 * 1000000;
     start = 0;
@@ -177,14 +181,11 @@ iw_hls_media(const iw_hls_playlist_t *pl, int skip, char *out, size_t cap)
             iw_hls_pdt(&b, seg->pdt);
         }
 
-        for (j = 0; j < seg->nparts; j++) {
-            part = &seg->parts[j];
-
-            if (end - t <= window) {
+        if (end - (t + seg->duration) <= window) {
+            for (j = 0; j < seg->nparts; j++) {
+                part = &seg->parts[j];
                 iw_hls_part(&b, part);
             }
-
-            t += part->duration;
         }
 
         iw_hls_printf(&b, "#EXTINF:");
