@@ -2570,7 +2570,10 @@ ngx_http_s3_complete_body(ngx_http_request_t *r)
         p = ctx->xml;
 
         for (cl = rb->bufs; cl; cl = cl->next) {
-            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+            if (cl->buf->last > cl->buf->pos) {
+                p = ngx_cpymem(p, cl->buf->pos,
+                               cl->buf->last - cl->buf->pos);
+            }
         }
 
         ctx->xml_len = len;
