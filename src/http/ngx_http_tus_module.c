@@ -3930,8 +3930,13 @@ ngx_http_tus_post_op(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx,
 
     ctx->thread_handler = thread_handler;
     ctx->done_handler = done_handler;
-    ctx->err.err = 0;
-    ctx->err.step = NULL;
+
+    if (!(thread_handler == ngx_http_tus_finish_thread && ctx->write_failed))
+    {
+        /* a failed write keeps its error (ENOSPC: 507) for the answer */
+        ctx->err.err = 0;
+        ctx->err.step = NULL;
+    }
 
     task->event.data = r;
     task->event.handler = ngx_http_tus_thread_event_handler;
