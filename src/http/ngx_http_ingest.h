@@ -101,6 +101,7 @@ typedef enum {
     NGX_HTTP_INGEST_M_LLHLS_BAD_REQUEST,
     NGX_HTTP_INGEST_M_LLHLS_NOT_FOUND,
     NGX_HTTP_INGEST_M_LLHLS_TIMEOUT,
+    NGX_HTTP_INGEST_M_LLHLS_BROKEN,
     NGX_HTTP_INGEST_M_LLHLS_HELD,
     NGX_HTTP_INGEST_M_LLHLS_WAKEUP_DELAY,
     NGX_HTTP_INGEST_M_LAST
@@ -259,9 +260,11 @@ ngx_int_t ngx_http_ingest_add_header(ngx_http_request_t *r,
     const char *name, u_char *value, size_t len);
 
 /*
- * CORS for an actual request: when origin is in origins (an element
- * "*" allows any), Access-Control-Allow-Origin and -Expose-Headers
- * (expose); Vary: Origin unless any origin is allowed.
+ * CORS for an actual request. With "*" among origins: always
+ * Access-Control-Allow-Origin: * and -Expose-Headers (expose), whether
+ * the request has an Origin or not, so that a cache may serve the
+ * response to anyone. Otherwise always Vary: Origin, and the two
+ * headers when origin (may be NULL or empty) is in the list.
  */
 ngx_int_t ngx_http_ingest_cors(ngx_http_request_t *r, ngx_array_t *origins,
     ngx_str_t *origin, const char *expose);

@@ -59,9 +59,11 @@ typedef struct {
     ingest_llhls_playlist_t     model;
     ngx_msec_t                  mtime;          /* ms, of the file */
     ngx_queue_t                 waiters;        /* held playlist requests */
+    ingest_llhls_rc_t           error;          /* of a broken file */
     unsigned                    loaded:1;
     unsigned                    valid:1;        /* model is usable */
     unsigned                    media:1;        /* 0: multivariant */
+    unsigned                    broken:1;       /* exists, not usable */
 } ngx_http_llhls_pl_t;
 
 
@@ -123,6 +125,7 @@ static ngx_int_t ngx_http_llhls_load(ngx_http_llhls_pl_t *pl,
     ngx_log_t *log);
 static void ngx_http_llhls_changed(ngx_http_llhls_dir_t *dir,
     ngx_str_t *name, ngx_log_t *log);
+static void ngx_http_llhls_observe(ngx_msec_t mtime);
 static void ngx_http_llhls_free_dir(ngx_http_llhls_dir_t *dir);
 static void ngx_http_llhls_inotify_handler(ngx_event_t *ev);
 static void ngx_http_llhls_gc(ngx_event_t *ev);
@@ -362,8 +365,15 @@ ngx_http_llhls_playlist(ngx_http_request_t *r, ngx_http_llhls_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (!pl->valid && pl->broken) {
+        /* no usable version was ever read: never a static 200 for it */
+        return ngx_http_llhls_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    ingest_llhls_reason(pl->error),
+                                    NGX_HTTP_INGEST_M_LLHLS_BROKEN);
+    }
+
     if (!pl->valid || !pl->media) {
-        /* missing, multivariant or broken: a static file */
+        /* missing or multivariant: a static file */
 
         if (ngx_http_llhls_headers(r, ctx, path,
                                    ctx->conf->playlist_max_age)
@@ -609,6 +619,11 @@ ngx_http_llhls_serve_file(ngx_http_request_t *r, ngx_http_llhls_ctx_t *ctx,
     }
 
     ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_LLHLS_HINTED, 1);
+
+    if (ctx->woken) {
+        ngx_http_llhls_observe(ngx_file_mtime(&fi) * 1000
+                               + fi.st_mtim.tv_nsec / 1000000);
+    }
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = ngx_file_size(&fi);
@@ -1103,6 +1118,7 @@ ngx_http_llhls_load(ngx_http_llhls_pl_t *pl, ngx_log_t *log)
         }
 
         pl->valid = 0;
+        pl->broken = 0;
         return NGX_OK;
     }
 
@@ -1163,6 +1179,7 @@ ngx_http_llhls_load(ngx_http_llhls_pl_t *pl, ngx_log_t *log)
         ngx_free(segs);
         pl->valid = 1;
         pl->media = 0;
+        pl->broken = 0;
         return NGX_OK;
     }
 
@@ -1173,6 +1190,8 @@ ngx_http_llhls_load(ngx_http_llhls_pl_t *pl, ngx_log_t *log)
                       pl->valid ? ", the previous version stays" : "");
         ngx_free(buf);
         ngx_free(segs);
+        pl->broken = 1;
+        pl->error = rc;
         return NGX_OK;
     }
 
@@ -1187,6 +1206,7 @@ ngx_http_llhls_load(ngx_http_llhls_pl_t *pl, ngx_log_t *log)
                 + fi.st_mtim.tv_nsec / 1000000;
     pl->valid = 1;
     pl->media = 1;
+    pl->broken = 0;
 
     return NGX_OK;
 }
@@ -1203,8 +1223,6 @@ static void
 ngx_http_llhls_changed(ngx_http_llhls_dir_t *dir, ngx_str_t *name,
     ngx_log_t *log)
 {
-    ngx_msec_t             delay;
-    ngx_time_t            *tp;
     ngx_queue_t           *q, *next;
     ingest_llhls_rc_t      rc;
     ngx_http_llhls_pl_t   *pl;
@@ -1249,11 +1267,6 @@ ngx_http_llhls_changed(ngx_http_llhls_dir_t *dir, ngx_str_t *name,
         return;
     }
 
-    ngx_time_update();
-    tp = ngx_timeofday();
-    delay = (ngx_msec_t) tp->sec * 1000 + tp->msec;
-    delay = delay > pl->mtime ? delay - pl->mtime : 0;
-
     for (q = ngx_queue_head(&pl->waiters);
          q != ngx_queue_sentinel(&pl->waiters);
          q = next)
@@ -1269,8 +1282,7 @@ ngx_http_llhls_changed(ngx_http_llhls_dir_t *dir, ngx_str_t *name,
 
         ngx_http_llhls_release(ctx);
         ctx->woken = 1;
-        ngx_http_ingest_metric_observe(NGX_HTTP_INGEST_M_LLHLS_WAKEUP_DELAY,
-                                       delay);
+        ngx_http_llhls_observe(pl->mtime);
         ngx_http_llhls_answer(ctx,
                   ngx_http_llhls_serve_playlist(ctx->request, ctx, pl,
                                             rc == INGEST_LLHLS_SERVE_DELTA));
@@ -1303,6 +1315,29 @@ ngx_http_llhls_changed(ngx_http_llhls_dir_t *dir, ngx_str_t *name,
         ngx_http_llhls_answer(ctx,
                   ngx_http_llhls_serve_file(ctx->request, ctx, &ctx->path));
     }
+}
+
+
+/*
+ * Wake-up delay of one answer: from the write of the file that woke it
+ * (its mtime, ms) to now. The kernel's file times are coarse (a jiffy),
+ * so short delays carry a few milliseconds of noise.
+ */
+
+static void
+ngx_http_llhls_observe(ngx_msec_t mtime)
+{
+    ngx_msec_t       now;
+    struct timespec  ts;
+
+    if (clock_gettime(CLOCK_REALTIME, &ts) == -1) {
+        return;
+    }
+
+    now = (ngx_msec_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+
+    ngx_http_ingest_metric_observe(NGX_HTTP_INGEST_M_LLHLS_WAKEUP_DELAY,
+                                   now > mtime ? now - mtime : 0);
 }
 
 

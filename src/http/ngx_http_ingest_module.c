@@ -375,6 +375,9 @@ static ngx_http_ingest_metric_t  ngx_http_ingest_metric_defs[] = {
     { NGX_HTTP_INGEST_M_LLHLS_TIMEOUT, NGX_HTTP_INGEST_COUNTER,
       "ingest_llhls_responses_total", "result=\"timeout\"", NULL },
 
+    { NGX_HTTP_INGEST_M_LLHLS_BROKEN, NGX_HTTP_INGEST_COUNTER,
+      "ingest_llhls_responses_total", "result=\"broken_playlist\"", NULL },
+
     { NGX_HTTP_INGEST_M_LLHLS_HELD, NGX_HTTP_INGEST_GAUGE,
       "ingest_llhls_held_requests", "",
       "Playlist and part requests held until what they ask for exists." },

@@ -19,6 +19,12 @@
 #include "ingest_job.h"
 
 
+static ngx_int_t ngx_http_ingest_setlk(ngx_fd_t fd, short type,
+    ngx_uint_t wait, ngx_http_ingest_err_t *e);
+static ngx_int_t ngx_http_ingest_cors_allow(ngx_http_request_t *r,
+    u_char *value, size_t len, const char *expose);
+
+
 u_char *
 ngx_http_ingest_path(u_char *buf, size_t size, ngx_str_t *dir, u_char *id,
     const char *suffix)
@@ -647,46 +653,56 @@ ngx_http_ingest_cors(ngx_http_request_t *r, ngx_array_t *origins,
     ngx_str_t *origin, const char *expose)
 {
     ngx_str_t   *o;
-    ngx_uint_t   i, any;
+    ngx_uint_t   i;
 
-    if (origins == NULL || origin->data == NULL || origin->len == 0) {
+    if (origins == NULL) {
         return NGX_OK;
     }
 
     o = origins->elts;
-    any = 0;
 
     for (i = 0; i < origins->nelts; i++) {
         if (o[i].len == 1 && o[i].data[0] == '*') {
-            any = 1;
-            break;
+            /* the same for every request: a cache may keep it as is */
+            return ngx_http_ingest_cors_allow(r, (u_char *) "*", 1, expose);
         }
+    }
 
+    /*
+     * The answer depends on the origin, also for a request without one
+     * (a CDN may fill its cache from such a request): Vary always.
+     */
+
+    if (ngx_http_ingest_add_header(r, "Vary", (u_char *) "Origin",
+                                   sizeof("Origin") - 1)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (origin == NULL || origin->data == NULL || origin->len == 0) {
+        return NGX_OK;
+    }
+
+    for (i = 0; i < origins->nelts; i++) {
         if (o[i].len == origin->len
             && ngx_strncasecmp(o[i].data, origin->data, o[i].len) == 0)
         {
-            break;
+            return ngx_http_ingest_cors_allow(r, origin->data, origin->len,
+                                              expose);
         }
     }
 
-    if (!any) {
-        /* the answer depends on the origin: caches must know */
+    return NGX_OK;
+}
 
-        if (ngx_http_ingest_add_header(r, "Vary", (u_char *) "Origin",
-                                       sizeof("Origin") - 1)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
 
-        if (i == origins->nelts) {
-            return NGX_OK;
-        }
-    }
-
-    if (ngx_http_ingest_add_header(r, "Access-Control-Allow-Origin",
-                                   any ? (u_char *) "*" : origin->data,
-                                   any ? 1 : origin->len)
+static ngx_int_t
+ngx_http_ingest_cors_allow(ngx_http_request_t *r, u_char *value, size_t len,
+    const char *expose)
+{
+    if (ngx_http_ingest_add_header(r, "Access-Control-Allow-Origin", value,
+                                   len)
         != NGX_OK
         || ngx_http_ingest_add_header(r, "Access-Control-Expose-Headers",
                                       (u_char *) expose, ngx_strlen(expose))
