@@ -3,7 +3,8 @@
 #   1. scripts/install-deps.sh   (needs root only when something is missing)
 #   2. make modules              (build/nginx/ngx_http_ingest_module.so)
 #   3. make unit                 (C unit tests of src/core)
-#   4. scripts/run-integration.sh (real nginx + real clients, pytest)
+#   4. scripts/run-integration.sh (real nginx + real clients, pytest),
+#      first against the module built with ASan+UBSan, then the normal one
 # Stops at the first failure with its exit code. The integration run is
 # last, so the last line printed is pytest's summary line.
 
@@ -31,8 +32,15 @@ make --no-print-directory worker worker-unit
 step "ffmpeg-worker integration tests"
 /usr/bin/python3 -m pytest -q -p no:cacheprovider t/worker
 
+# the same suite against the module built with ASan+UBSan (the harness
+# preloads the runtime and fails on any report); then the normal build,
+# whose pytest summary is the last line
+step "make modules SANITIZE=1 (build/nginx-asan)"
+make --no-print-directory NGX_BUILD="$PWD/build/nginx-asan" SANITIZE=1 modules
+
+step "integration tests, module with ASan+UBSan"
+INGEST_MODULE="$PWD/build/nginx-asan/ngx_http_ingest_module.so" \
+    bash scripts/run-integration.sh
+
 step "integration tests"
-if [ -x scripts/run-integration.sh ]; then
-    exec scripts/run-integration.sh
-fi
 exec bash scripts/run-integration.sh

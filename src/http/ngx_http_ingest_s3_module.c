@@ -4994,9 +4994,10 @@ ngx_http_s3_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            conf->sc.store.len)
                == 0
             && scp[i]->spool.len == conf->sc.spool.len
-            && ngx_strncmp(scp[i]->spool.data, conf->sc.spool.data,
-                           conf->sc.spool.len)
-               == 0)
+            && (conf->sc.spool.len == 0
+                || ngx_strncmp(scp[i]->spool.data, conf->sc.spool.data,
+                               conf->sc.spool.len)
+                   == 0))
         {
             return NGX_CONF_OK;
         }

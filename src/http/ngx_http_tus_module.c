@@ -1136,9 +1136,10 @@ ngx_http_tus_create_thread(ngx_http_tus_ctx_t *ctx)
             }
 
             if (part.owner.len != ctx->rec.owner.len
-                || ngx_strncmp(part.owner.data, ctx->rec.owner.data,
-                               part.owner.len)
-                   != 0)
+                || (part.owner.len
+                    && ngx_strncmp(part.owner.data, ctx->rec.owner.data,
+                                   part.owner.len)
+                       != 0))
             {
                 /* only one's own parts, or anonymous ones without token */
                 free(buf);
@@ -4962,9 +4963,10 @@ ngx_http_tus_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            conf->sc.store.len)
                == 0
             && scp[i]->spool.len == conf->sc.spool.len
-            && ngx_strncmp(scp[i]->spool.data, conf->sc.spool.data,
-                           conf->sc.spool.len)
-               == 0)
+            && (conf->sc.spool.len == 0
+                || ngx_strncmp(scp[i]->spool.data, conf->sc.spool.data,
+                               conf->sc.spool.len)
+                   == 0))
         {
             return NGX_CONF_OK;
         }
