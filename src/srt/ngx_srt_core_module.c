@@ -323,7 +323,8 @@ ngx_srt_core_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->recv_buffer < 1024 * 1024 || conf->recv_buffer > 1024 * 1024 * 1024)
+    if (conf->recv_buffer < 1024 * 1024
+        || conf->recv_buffer > 1024 * 1024 * 1024)
     {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "srt server %V: \"recv_buffer\" must be 1m to 1g",
