@@ -5,7 +5,8 @@ SHELL      := /bin/bash
 NGX_SRC    ?= /usr/share/nginx/src
 BUILD      := $(CURDIR)/build
 NGX_BUILD  := $(BUILD)/nginx
-MODULES    := $(NGX_BUILD)/ngx_http_ingest_module.so
+MODULES    := $(NGX_BUILD)/ngx_http_ingest_module.so \
+              $(NGX_BUILD)/ngx_srt_module.so
 
 # SANITIZE=1 builds the modules with ASan+UBSan (run nginx with the
 # runtime preloaded, see t/README.md)
@@ -17,7 +18,8 @@ CC_OPT     = $(shell dpkg-buildflags --get CFLAGS) -fPIC \
              $(shell dpkg-buildflags --get CPPFLAGS) $(SAN_FLAGS)
 LD_OPT     = $(shell dpkg-buildflags --get LDFLAGS) -fPIC $(SAN_FLAGS)
 
-SRCS       := $(wildcard src/core/*.c src/core/*.h src/http/*.c src/http/*.h)
+SRCS       := $(wildcard src/core/*.c src/core/*.h src/http/*.c src/http/*.h \
+              src/srt/*.c src/srt/*.h)
 CORE_SRCS  := $(addprefix src/core/,ingest_core.c ingest_checksum.c \
               ingest_tus.c ingest_record.c ingest_job.c ingest_token.c \
               ingest_sniff.c)
@@ -41,7 +43,8 @@ $(NGX_BUILD)/Makefile: config
 	    > $(NGX_BUILD)/configure.log 2>&1 \
 	    || { tail -30 $(NGX_BUILD)/configure.log; exit 1; }
 
-$(MODULES): $(NGX_BUILD)/Makefile $(SRCS)
+# one nginx make builds both modules (a grouped target)
+$(MODULES) &: $(NGX_BUILD)/Makefile $(SRCS)
 	$(MAKE) -f $(NGX_BUILD)/Makefile -C $(NGX_SRC) modules
 
 modules: $(MODULES)

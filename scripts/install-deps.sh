@@ -13,7 +13,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export DEBIAN_FRONTEND=noninteractive
 
 PKGS=(
-    nginx nginx-dev libnginx-mod-stream
+    nginx nginx-dev libnginx-mod-stream libnginx-mod-rtmp
+    libsrt-openssl-dev srt-tools
     build-essential make pkg-config libpcre2-dev libssl-dev zlib1g-dev
     python3 python3-pytest python3-requests python3-tuspy python3-boto3
     python3-m3u8 python3-cryptography python3-pytest-timeout

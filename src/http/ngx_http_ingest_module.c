@@ -387,6 +387,127 @@ static ngx_http_ingest_metric_t  ngx_http_ingest_metric_defs[] = {
       "From the write of a new playlist to the answer of a request held"
       " for it." },
 
+    { NGX_HTTP_INGEST_M_SRT_ACCEPTED, NGX_HTTP_INGEST_COUNTER,
+      "srt_streams_accepted_total", "",
+      "SRT publishers accepted by the listen callback." },
+
+    { NGX_HTTP_INGEST_M_SRT_ERR_BAD_REQUEST, NGX_HTTP_INGEST_COUNTER,
+      "ingest_connection_errors_total",
+      "protocol=\"srt\",reason=\"bad_request\"",
+      "Live connections refused in the handshake or cut, by reason." },
+
+    { NGX_HTTP_INGEST_M_SRT_ERR_NO_TOKEN, NGX_HTTP_INGEST_COUNTER,
+      "ingest_connection_errors_total",
+      "protocol=\"srt\",reason=\"no_token\"", NULL },
+
+    { NGX_HTTP_INGEST_M_SRT_ERR_TOKEN_INVALID, NGX_HTTP_INGEST_COUNTER,
+      "ingest_connection_errors_total",
+      "protocol=\"srt\",reason=\"token_invalid\"", NULL },
+
+    { NGX_HTTP_INGEST_M_SRT_ERR_TOKEN_EXPIRED, NGX_HTTP_INGEST_COUNTER,
+      "ingest_connection_errors_total",
+      "protocol=\"srt\",reason=\"token_expired\"", NULL },
+
+    { NGX_HTTP_INGEST_M_SRT_ERR_FORBIDDEN, NGX_HTTP_INGEST_COUNTER,
+      "ingest_connection_errors_total",
+      "protocol=\"srt\",reason=\"forbidden\"", NULL },
+
+    { NGX_HTTP_INGEST_M_SRT_ERR_BAD_MODE, NGX_HTTP_INGEST_COUNTER,
+      "ingest_connection_errors_total",
+      "protocol=\"srt\",reason=\"bad_mode\"", NULL },
+
+    { NGX_HTTP_INGEST_M_SRT_ERR_CONFLICT, NGX_HTTP_INGEST_COUNTER,
+      "ingest_connection_errors_total",
+      "protocol=\"srt\",reason=\"conflict\"", NULL },
+
+    { NGX_HTTP_INGEST_M_SRT_ERR_OVERLOAD, NGX_HTTP_INGEST_COUNTER,
+      "ingest_connection_errors_total",
+      "protocol=\"srt\",reason=\"overload\"", NULL },
+
+    { NGX_HTTP_INGEST_M_SRT_ERR_MEDIA, NGX_HTTP_INGEST_COUNTER,
+      "ingest_connection_errors_total",
+      "protocol=\"srt\",reason=\"unsupported_media\"", NULL },
+
+    { NGX_HTTP_INGEST_M_SRT_ERR_INTERNAL, NGX_HTTP_INGEST_COUNTER,
+      "ingest_connection_errors_total",
+      "protocol=\"srt\",reason=\"internal\"", NULL },
+
+    { NGX_HTTP_INGEST_M_SRT_ERR_IDLE, NGX_HTTP_INGEST_COUNTER,
+      "ingest_connection_errors_total",
+      "protocol=\"srt\",reason=\"idle_timeout\"", NULL },
+
+    { NGX_HTTP_INGEST_M_SRT_PACKETS, NGX_HTTP_INGEST_COUNTER,
+      "srt_packets_received_total", "",
+      "SRT data packets received (pktRecvTotal)." },
+
+    { NGX_HTTP_INGEST_M_SRT_BYTES, NGX_HTTP_INGEST_COUNTER,
+      "srt_bytes_received_total", "",
+      "SRT payload bytes received (byteRecvTotal)." },
+
+    { NGX_HTTP_INGEST_M_SRT_LOSS, NGX_HTTP_INGEST_COUNTER,
+      "srt_packet_loss_total", "",
+      "SRT packets detected lost by the receiver (pktRcvLossTotal)." },
+
+    { NGX_HTTP_INGEST_M_SRT_RETRANS, NGX_HTTP_INGEST_COUNTER,
+      "srt_retransmits_total", "",
+      "Retransmitted SRT packets received (pktRcvRetrans)." },
+
+    { NGX_HTTP_INGEST_M_SRT_DROPS, NGX_HTTP_INGEST_COUNTER,
+      "srt_drops_total", "",
+      "SRT packets dropped too late to play (pktRcvDropTotal)." },
+
+    { NGX_HTTP_INGEST_M_SRT_UNDECRYPTED, NGX_HTTP_INGEST_COUNTER,
+      "srt_undecrypted_total", "",
+      "SRT packets that could not be decrypted." },
+
+    { NGX_HTTP_INGEST_M_SRT_BRIDGE_DROPS, NGX_HTTP_INGEST_COUNTER,
+      "srt_bridge_dropped_bytes_total", "",
+      "Bytes dropped between the libsrt thread and the event loop (a"
+      " stream over its queue bound)." },
+
+    { NGX_HTTP_INGEST_M_SRT_SLOW_LIVE, NGX_HTTP_INGEST_COUNTER,
+      "srt_relay_slow_consumers_total", "relay=\"live\"",
+      "Relays disconnected because they did not keep up (buffer full)." },
+
+    { NGX_HTTP_INGEST_M_SRT_SLOW_RTMP, NGX_HTTP_INGEST_COUNTER,
+      "srt_relay_slow_consumers_total", "relay=\"rtmp\"", NULL },
+
+    { NGX_HTTP_INGEST_M_SRT_SLOW_FORWARD, NGX_HTTP_INGEST_COUNTER,
+      "srt_relay_slow_consumers_total", "relay=\"forward\"", NULL },
+
+    { NGX_HTTP_INGEST_M_SRT_RELAY_ERR_LIVE, NGX_HTTP_INGEST_COUNTER,
+      "srt_relay_errors_total", "relay=\"live\"",
+      "Relays that failed: connect, write or protocol errors." },
+
+    { NGX_HTTP_INGEST_M_SRT_RELAY_ERR_RTMP, NGX_HTTP_INGEST_COUNTER,
+      "srt_relay_errors_total", "relay=\"rtmp\"", NULL },
+
+    { NGX_HTTP_INGEST_M_SRT_RELAY_ERR_FORWARD, NGX_HTTP_INGEST_COUNTER,
+      "srt_relay_errors_total", "relay=\"forward\"", NULL },
+
+    { NGX_HTTP_INGEST_M_SRT_RELAY_BYTES_LIVE, NGX_HTTP_INGEST_COUNTER,
+      "srt_relay_bytes_total", "relay=\"live\"",
+      "Bytes written to relays." },
+
+    { NGX_HTTP_INGEST_M_SRT_RELAY_BYTES_RTMP, NGX_HTTP_INGEST_COUNTER,
+      "srt_relay_bytes_total", "relay=\"rtmp\"", NULL },
+
+    { NGX_HTTP_INGEST_M_SRT_RELAY_BYTES_FORWARD, NGX_HTTP_INGEST_COUNTER,
+      "srt_relay_bytes_total", "relay=\"forward\"", NULL },
+
+    { NGX_HTTP_INGEST_M_SRT_ACTIVE, NGX_HTTP_INGEST_GAUGE,
+      "srt_streams_active", "",
+      "SRT publishers connected now." },
+
+    { NGX_HTTP_INGEST_M_SRT_RATE, NGX_HTTP_INGEST_GAUGE,
+      "srt_receive_rate_bits", "",
+      "Sum of the receive rates of the connected SRT publishers, bits"
+      " per second." },
+
+    { NGX_HTTP_INGEST_M_SRT_RTT, NGX_HTTP_INGEST_HISTOGRAM,
+      "srt_rtt_seconds", "",
+      "SRT round-trip time, one observation per stream per second." },
+
     { 0, 0, NULL, NULL, NULL }
 };
 

@@ -26,6 +26,9 @@ REPO = Path(__file__).resolve().parents[2]
 NGINX = os.environ.get("INGEST_NGINX", "/usr/sbin/nginx")
 MODULE = Path(os.environ.get(
     "INGEST_MODULE", str(REPO / "build" / "nginx" / "ngx_http_ingest_module.so")))
+# the SRT listener, loaded after MODULE by configs that set srt_module
+SRT_MODULE = Path(os.environ.get(
+    "INGEST_SRT_MODULE", str(REPO / "build" / "nginx" / "ngx_srt_module.so")))
 
 TUS_VERSION = "1.0.0"
 TUS_HDR = {"Tus-Resumable": TUS_VERSION}
@@ -274,6 +277,7 @@ class Conf:
         self.server = []
         self.locations = []
         self.raw_http = []          # extra blocks (e.g. other servers)
+        self.extra_modules = []     # load_module after self.module
         self.stores = {}
         self.spool = self.prefix / "spool"
 
@@ -291,6 +295,7 @@ class Conf:
         lines = []
         if self.load_module:
             lines.append("load_module %s;" % self.module)
+        lines += ["load_module %s;" % m for m in self.extra_modules]
         if self.user_root:
             lines.append("user root root;")
         lines += [
@@ -437,10 +442,12 @@ class NginxServer:
 
     # lifecycle
     def start(self, timeout=20):
-        if self.conf.load_module and not self.conf.module.exists():
-            raise HarnessError(
-                "module not built: %s is missing (run `make modules`)"
-                % self.conf.module)
+        for m in ([self.conf.module] if self.conf.load_module else []) \
+                + list(self.conf.extra_modules):
+            if not Path(m).exists():
+                raise HarnessError(
+                    "module not built: %s is missing (run `make modules`)"
+                    % m)
         path = self.conf.write()
         self._stderr = open(self.stderr_log, "ab")
         self.proc = subprocess.Popen(

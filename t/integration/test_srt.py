@@ -1,0 +1,483 @@
+"""
+The SRT listener (ngx_srt_module.so) with real peers: ffmpeg and
+srt-live-transmit as callers, a libsrt caller (srtpeer.py) where the
+exact reject reason matters, the ffmpeg-worker's live input turning a
+publish into LL-HLS, and a second nginx with Debian's nginx-rtmp-module
+receiving the RTMP relay, read back with ffprobe.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import (REPO, SRT_MODULE, NGINX, Conf, free_port, nginx_t,
+                     wait_until)
+from tokens import HSKey, LogCursor, claims, mint
+import srtpeer
+
+
+WORKER_BIN = REPO / "ffmpeg-worker" / "build" / "ingest-worker"
+RTMP_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
+PASSPHRASE = "correct horse battery"
+
+
+def udp_port():
+    while True:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            t.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            t.close()
+
+
+def ffmpeg_publish(port, streamid, seconds, passphrase=PASSPHRASE,
+                   pbkeylen=16, size="320x180"):
+    """ffmpeg as the SRT caller: H.264 + AAC in MPEG-TS, in real time"""
+    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
+           "-re", "-f", "lavfi", "-i", "testsrc2=size=%s:rate=30" % size,
+           "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+           "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast",
+           "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p",
+           "-c:a", "aac", "-b:a", "64k", "-f", "mpegts",
+           "-srt_streamid", streamid]
+    if passphrase is not None:
+        cmd += ["-passphrase", passphrase, "-pbkeylen", str(pbkeylen)]
+    cmd.append("srt://127.0.0.1:%d" % port)
+    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+
+
+def finish(proc, timeout=60):
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    return proc.returncode, err.decode(errors="replace")
+
+
+class LiveWorker:
+    """the ffmpeg-worker with only its live input"""
+
+    def __init__(self, base):
+        if not WORKER_BIN.exists():
+            raise AssertionError("%s is not built (make worker)" % WORKER_BIN)
+        self.base = Path(base)
+        self.sock = self.base / "live.sock"
+        self.out = self.base / "live"
+        spool = self.base / "spool"
+        for d in ("incoming", "tmp"):
+            (spool / d).mkdir(parents=True, exist_ok=True)
+        conf = self.base / "worker.conf"
+        conf.write_text(
+            "workers 1;\nlog_level info;\nlive_socket %s;\n"
+            "live_output %s;\nlive_window 4;\nlive_segment_duration 1s;\n"
+            "live_part_duration 334ms;\n" % (self.sock, self.out))
+        self.logpath = self.base / "worker.log"
+        self.logfile = open(self.logpath, "ab")
+        self.proc = subprocess.Popen(
+            [str(WORKER_BIN), "-f", "-c", str(conf), "-p", str(spool),
+             "-o", str(self.base / "out")],
+            stdin=subprocess.DEVNULL, stdout=self.logfile,
+            stderr=self.logfile)
+        wait_until(lambda: "live process ready" in self.log()
+                   or self.proc.poll() is not None, timeout=30,
+                   what="the worker's live process")
+        assert self.proc.poll() is None, self.log()
+
+    def log(self):
+        return self.logpath.read_text(errors="replace")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGQUIT)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.logfile.close()
+
+
+class RtmpServer:
+    """a separate stock nginx with Debian's nginx-rtmp-module"""
+
+    def __init__(self, base):
+        assert RTMP_MODULE.exists(), "libnginx-mod-rtmp is not installed"
+        self.base = Path(base)
+        self.base.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        conf = self.base / "nginx.conf"
+        conf.write_text(
+            "load_module %s;\nworker_processes 1;\ndaemon off;\n"
+            "pid %s/nginx.pid;\nerror_log %s/error.log info;\n"
+            "events { worker_connections 256; }\n"
+            "rtmp { server { listen 127.0.0.1:%d; "
+            "application live { live on; } } }\n"
+            % (RTMP_MODULE, self.base, self.base, self.port))
+        self.proc = subprocess.Popen(
+            [NGINX, "-p", str(self.base), "-c", str(conf)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
+
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                return True
+            except OSError:
+                return False
+
+        wait_until(up, timeout=15, what="nginx-rtmp")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGQUIT)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    base = tmp_path_factory.mktemp("srt")
+    key = HSKey("srt1")
+    keyfile = base / "srt1.key"
+    keyfile.write_bytes(key.file_bytes())
+    worker = LiveWorker(base / "worker")
+    rtmp = RtmpServer(base / "rtmp")
+    yield {"base": base, "key": key, "keyfile": keyfile, "worker": worker,
+           "rtmp": rtmp}
+    worker.stop()
+    rtmp.stop()
+
+
+def srt_conf(conf, env, port, extra=()):
+    conf.extra_modules.append(SRT_MODULE)
+    conf.location("= /metrics", "ingest_metrics;")
+    lines = ["srt {", "    server {",
+             "        listen 127.0.0.1:%d;" % port,
+             "        latency 120ms;",
+             "        passphrase \"%s\";" % PASSPHRASE,
+             "        pbkeylen 16;",
+             "        idle_timeout 3s;",
+             "        max_streams 8;",
+             "        token on;",
+             "        token_key srt1 HS256 %s;" % env["keyfile"],
+             "        relay_live %s;" % env["worker"].sock,
+             "        relay_rtmp rtmp://127.0.0.1:%d/live/$stream;"
+             % env["rtmp"].port,
+             "        access_log %s/srt_access.log;" % conf.prefix]
+    lines += ["        " + e for e in extra]
+    lines += ["    }", "}"]
+    conf.main.append("\n".join(lines))
+
+
+@pytest.fixture(scope="module")
+def srt(env, tmp_path_factory):
+    from harness import NginxServer
+    port = udp_port()
+    conf = Conf(tmp_path_factory.mktemp("nginx-srt"), workers=2)
+    srt_conf(conf, env, port)
+    srv = NginxServer(conf)
+    srv.start()
+    srv.srt_port = port
+    yield srv
+    srv.stop()
+    srv.assert_clean_log()
+
+
+def token(env, name="cam", ttl=300, **kw):
+    kw.setdefault("aud", "srt")
+    kw.setdefault("scope", name)
+    return env["key"].mint(sub="alice", ttl=ttl, **kw)
+
+
+def sid(name, tok=None, mode="publish"):
+    s = "#!::r=%s,m=%s" % (name, mode)
+    if tok:
+        s += ",t=" + tok
+    return s
+
+
+def metric(srv, name, **labels):
+    return srv.metrics().value(name, **labels) or 0
+
+
+def errors(srv, reason):
+    return metric(srv, "ingest_connection_errors_total", protocol="srt",
+                  reason=reason)
+
+
+# --------------------------------------------------------------------------
+
+
+def test_publish_becomes_llhls_and_rtmp(srt, env):
+    """an encrypted ffmpeg publish with a token is LL-HLS through the
+    worker and H.264 + AAC on nginx-rtmp; stats reach /metrics"""
+    name = "main1"
+    m0 = srt.metrics()
+    pub = ffmpeg_publish(srt.srt_port, sid(name, token(env, name)), 14)
+    try:
+        out = env["worker"].out / name / "video"
+        wait_until(lambda: (out / "index.m3u8").exists()
+                   and "#EXT-X-PART:" in (out / "index.m3u8").read_text(),
+                   timeout=20, what="the LL-HLS playlist with parts")
+        pl = (out / "index.m3u8").read_text()
+        assert "#EXT-X-PRELOAD-HINT" in pl
+        parts = list(out.glob("part*.m4s"))
+        assert parts and all(p.stat().st_size > 0 for p in parts)
+
+        probe = subprocess.run(
+            ["ffprobe", "-v", "error", "-rw_timeout", "10000000",
+             "-show_entries", "stream=codec_name,width,height",
+             "-of", "compact",
+             "rtmp://127.0.0.1:%d/live/%s" % (env["rtmp"].port, name)],
+            capture_output=True, text=True, timeout=30)
+        assert "codec_name=h264|width=320|height=180" in probe.stdout, (
+            probe.stdout, probe.stderr)
+        assert "codec_name=aac" in probe.stdout, probe.stdout
+
+        m = srt.metrics()
+        assert m.get("srt_streams_active") == 1
+        assert m.get("srt_receive_rate_bits") > 0
+    finally:
+        rc, err = finish(pub)
+    assert rc == 0, err
+
+    wait_until(lambda: metric(srt, "srt_streams_active") == 0, timeout=10,
+               what="the stream to end")
+    m1 = srt.metrics()
+    assert m1.get("srt_streams_accepted_total") \
+        - (m0.value("srt_streams_accepted_total") or 0) == 1
+    assert m1.get("srt_packets_received_total") > 1000
+    assert m1.get("srt_bytes_received_total") > 1000000
+    assert m1.get("srt_rtt_seconds_count") >= 5
+    assert m1.get("srt_relay_bytes_total", relay="live") > 1000000
+    assert m1.get("srt_relay_bytes_total", relay="rtmp") > 500000
+    assert m1.get("srt_packet_loss_total") is not None
+    assert m1.get("srt_retransmits_total") is not None
+
+    wait_until(lambda: "#EXT-X-ENDLIST" in (out / "index.m3u8").read_text(),
+               timeout=20, what="the playlist to end")
+
+    log = (srt.prefix / "srt_access.log").read_text()
+    line = [l for l in log.splitlines() if '"%s"' % name in l]
+    assert len(line) == 1, log
+    assert '"alice"' in line[0]
+
+
+REJECTIONS = [
+    # (id, how to build the stream id, reject code, metric reason)
+    ("no_token", lambda e: sid("rj"), 1401, "no_token"),
+    ("bad_signature",
+     lambda e: sid("rj", HSKey("srt1").mint(sub="x", aud="srt", scope="rj")),
+     1401, "token_invalid"),
+    ("expired", lambda e: sid("rj", token(e, "rj", ttl=-120)), 1401,
+     "token_expired"),
+    ("wrong_scope", lambda e: sid("rj", token(e, "other")), 1403,
+     "forbidden"),
+    ("scope_prefix_boundary",
+     lambda e: sid("rj2", token(e, "rj")), 1403, "forbidden"),
+    ("wrong_audience", lambda e: sid("rj", token(e, "rj", aud="upload")),
+     1403, "forbidden"),
+    ("mode_request", lambda e: sid("rj", token(e, "rj"), mode="request"),
+     1405, "bad_mode"),
+    ("bad_syntax", lambda e: "#!::r=rj,m=publish,m=publish", 1400,
+     "bad_request"),
+]
+
+
+@pytest.mark.parametrize("case", REJECTIONS, ids=[c[0] for c in REJECTIONS])
+def test_rejected_in_handshake(srt, env, case):
+    _, make, code, reason = case
+    before = errors(srt, reason)
+    cur = LogCursor(srt)
+    got = srtpeer.srt_connect(srt.srt_port, make(env), PASSPHRASE)
+    assert got == code, (got, srtpeer.reject_str(got))
+    wait_until(lambda: cur.find(r"\[info\].*srt: rejected .*\(%d\)" % code),
+               timeout=5, what="the rejection in error.log")
+    assert errors(srt, reason) == before + 1
+
+
+def test_rejection_seen_by_ffmpeg_and_srt_live_transmit(srt, env):
+    """real callers fail with the application's rejection"""
+    before = errors(srt, "no_token")
+    rc, err = finish(ffmpeg_publish(srt.srt_port, sid("rjf"), 2))
+    assert rc != 0
+    assert "Application-defined rejection reason" in err, err
+
+    ts = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+         "testsrc2=size=160x90:rate=10", "-t", "1", "-c:v", "libx264",
+         "-f", "mpegts", "-"], capture_output=True, timeout=60).stdout
+    slt = subprocess.run(
+        ["srt-live-transmit", "-a", "no", "file://con",
+         "srt://127.0.0.1:%d?streamid=%s&passphrase=%s"
+         % (srt.srt_port, sid("rjs", token(env, "rjs"), mode="request"),
+            PASSPHRASE.replace(" ", "%20"))],
+        input=ts, capture_output=True, timeout=30)
+    out = (slt.stdout + slt.stderr).decode(errors="replace")
+    assert "Application-defined rejection reason" in out, out
+    assert errors(srt, "no_token") >= before + 1
+
+
+def test_wrong_passphrase(srt, env):
+    """libsrt refuses the key exchange; nothing is accepted, and the name
+    is free again right after"""
+    accepted = metric(srt, "srt_streams_accepted_total")
+    got = srtpeer.srt_connect(srt.srt_port, sid("pw", token(env, "pw")),
+                              "not the passphrase")
+    assert got == 10, srtpeer.reject_str(got)      # SRT_REJ_BADSECRET
+    got = srtpeer.srt_connect(srt.srt_port, sid("pw", token(env, "pw")),
+                              None)
+    assert got != 0
+    # a reservation whose handshake failed holds the name for 1.5 s
+    time.sleep(1.6)
+    rc, err = finish(ffmpeg_publish(srt.srt_port, sid("pw", token(env, "pw")),
+                                    2, passphrase="not the passphrase"))
+    assert rc != 0 and "Incorrect passphrase" in err, err
+    assert metric(srt, "srt_streams_accepted_total") == accepted
+    time.sleep(1.6)
+    r = srtpeer.srt_connect(srt.srt_port, sid("pw", token(env, "pw")),
+                            PASSPHRASE, keep=True)
+    assert r[0] == 0
+    srtpeer.srt_close(r[1])
+
+
+def test_percent_encoded_streamid(srt, env):
+    from urllib.parse import quote
+    r = srtpeer.srt_connect(srt.srt_port,
+                            quote(sid("enc", token(env, "enc")), safe=""),
+                            PASSPHRASE, keep=True)
+    assert r[0] == 0
+    srtpeer.srt_close(r[1])
+
+
+def test_duplicate_publisher_conflict(srt, env):
+    """a second publisher of a live name gets 409, whichever worker its
+    packets reach (the table of names is in shared memory)"""
+    name = "dup1"
+    before = errors(srt, "conflict")
+    cur = LogCursor(srt)
+    pub = ffmpeg_publish(srt.srt_port, sid(name, token(env, name)), 8)
+    try:
+        wait_until(lambda: cur.find(r'srt: .* publishes "%s"' % name),
+                   timeout=10, what="the first publisher")
+        for _ in range(4):
+            got = srtpeer.srt_connect(srt.srt_port,
+                                      sid(name, token(env, name)),
+                                      PASSPHRASE)
+            assert got == 1409, srtpeer.reject_str(got)
+        rc, err = finish(ffmpeg_publish(srt.srt_port,
+                                        sid(name, token(env, name)), 2))
+        assert rc != 0 and "rejection" in err, err
+    finally:
+        finish(pub)
+    assert errors(srt, "conflict") == before + 5
+
+
+def test_vanished_publisher_cleaned_after_idle_timeout(srt, env):
+    """a caller that stops sending without closing is dropped after
+    idle_timeout (3s here) and its name is free again"""
+    name = "idle1"
+    cur = LogCursor(srt)
+    r = srtpeer.srt_connect(srt.srt_port, sid(name, token(env, name)),
+                            PASSPHRASE, keep=True, send=b"\x47" * 1316)
+    assert r[0] == 0
+    before = errors(srt, "idle_timeout")
+    wait_until(lambda: cur.find(r'srt: "%s" from .* ended' % name),
+               timeout=10, what="the idle stream to be closed")
+    assert errors(srt, "idle_timeout") == before + 1 or \
+        cur.find(r'"%s" .*(connection lost|idle)' % name)
+    srtpeer.srt_close(r[1])
+    got = srtpeer.srt_connect(srt.srt_port, sid(name, token(env, name)),
+                              PASSPHRASE)
+    assert got == 0
+
+
+def test_concurrent_publishers_two_workers(srt, env):
+    names = ["multi%d" % i for i in range(4)]
+    cur = LogCursor(srt)
+    pubs = [ffmpeg_publish(srt.srt_port, sid(n, token(env, n)), 6,
+                           size="160x90") for n in names]
+    try:
+        wait_until(lambda: metric(srt, "srt_streams_active") >= 4,
+                   timeout=15, what="four streams")
+        for n in names:
+            wait_until(lambda: (env["worker"].out / n / "video"
+                                / "index.m3u8").exists(), timeout=20,
+                       what="LL-HLS of %s" % n)
+    finally:
+        results = [finish(p) for p in pubs]
+    assert all(rc == 0 for rc, _ in results), results
+    pids = set()
+    for n in names:
+        line = cur.find(r'srt: .* publishes "%s"' % n)
+        assert len(line) == 1
+        pids.add(line[0].split("]")[1].split("#")[0].strip())
+    assert pids <= set(str(p) for p in srt.worker_pids())
+
+
+def test_reload_during_publish(srt, env):
+    """reload cuts live streams (their sockets close with the old worker)
+    without [alert]; a new publish works at once"""
+    name = "rl1"
+    cur = LogCursor(srt)
+    pub = ffmpeg_publish(srt.srt_port, sid(name, token(env, name)), 30)
+    try:
+        wait_until(lambda: cur.find(r'srt: .* publishes "%s"' % name),
+                   timeout=10, what="the publisher")
+        srt.reload()
+    finally:
+        pub.kill()
+        finish(pub)
+    name = "rl2"
+    rc, err = finish(ffmpeg_publish(srt.srt_port, sid(name, token(env, name)),
+                                    3))
+    assert rc == 0, err
+    assert srt.log_problems() == []
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["pbkeylen 20;"], r'"pbkeylen" must be 16, 24 or 32'),
+    (["passphrase short;"], r'"passphrase" must be 10 to 79'),
+    (["latency 2m;"], r'"latency" must be at most 60s'),
+    (["relay_rtmp rtmp://127.0.0.1/live/x;"], r"needs an rtmp:// URL with "
+                                               r"\$stream"),
+    (["forward srt://127.0.0.1:5000;"], r'"forward" takes tcp://'),
+    (["max_streams 0;"], r"must be between 1 and 1024"),
+])
+def test_config_errors(env, tmp_path_factory, extra, message):
+    import re
+    conf = Conf(tmp_path_factory.mktemp("nginx-srt-bad"), workers=1)
+    conf.extra_modules.append(SRT_MODULE)
+    conf.main.append("srt { server { listen 127.0.0.1:%d; relay_live "
+                     "/tmp/x.sock; %s } }" % (udp_port(), " ".join(extra)))
+    rc, out = nginx_t(conf)
+    assert rc != 0
+    assert re.search(r"\[emerg\].*" + message, out), out
+
+
+def test_config_without_relay_or_key(env, tmp_path_factory):
+    conf = Conf(tmp_path_factory.mktemp("nginx-srt-bad"), workers=1)
+    conf.extra_modules.append(SRT_MODULE)
+    conf.main.append("srt { server { listen 127.0.0.1:%d; token on; "
+                     "relay_live /tmp/x.sock; } }" % udp_port())
+    rc, out = nginx_t(conf)
+    assert rc != 0 and '"token" is on but no "token_key"' in out, out
+    conf.main[-1] = "srt { server { listen 127.0.0.1:%d; } }" % udp_port()
+    rc, out = nginx_t(conf)
+    assert rc != 0 and "has nowhere to send streams" in out, out
