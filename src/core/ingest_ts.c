@@ -421,8 +421,9 @@ ingest_ts_packet(ingest_ts_t *ts, const unsigned char *p)
             return 0;
         }
 
-        if (p[4] > 0) {
-            disc = (p[5] & 0x80) != 0;
+        if (p[4] > 0 && (p[5] & 0x80)) {
+            disc = 1;
+            ts->stats.discontinuities++;
         }
 
         off = 5 + p[4];

@@ -88,6 +88,8 @@ typedef struct {
     uint64_t              bytes;          /* fed */
     uint64_t              packets;        /* 188-byte packets read */
     uint64_t              cc_errors;      /* continuity counter jumps */
+    uint64_t              discontinuities;  /* discontinuity_indicator:
+                                               a jump that is no error */
     uint64_t              duplicates;     /* repeated packets dropped */
     uint64_t              tei;            /* transport_error_indicator */
     uint64_t              scrambled;

@@ -578,6 +578,8 @@ test_codes(void)
 {
     unsigned  i;
 
+    /* the values of libsrt 1.5's access_control.h */
+
     CHECK_INT(SRT_REJX_BAD_REQUEST, 1400);
     CHECK_INT(SRT_REJX_UNAUTHORIZED, 1401);
     CHECK_INT(SRT_REJX_FORBIDDEN, 1403);

@@ -1304,6 +1304,43 @@ test_synthetic(void)
 
     ingest_ts_free(t);
 
+    /* a continuity jump announced by discontinuity_indicator is no
+     * error; one that is not announced is */
+
+    memset(cc, 0, sizeof(cc));
+    frames2.n = 0;
+    ingest_ts_init(t, &conf);
+
+    n = mux_pat(buf, &cc[0], 0x1000);
+    n += mux_pmt(buf + n, &cc[1], 0x1000, pids, types, 1, 0);
+    n += mux_pes(buf + n, 0x100, &cc[2], 0xe0, 0, -1, idr, sizeof(idr), 0);
+
+    cc[2] += 5;
+    i = n;
+    n += mux_pes(buf + n, 0x100, &cc[2], 0xe0, 3600, -1, nonidr,
+                 sizeof(nonidr), 0);
+    CHECK_INT(buf[i + 3] & 0x20, 0x20);
+    buf[i + 5] |= 0x80;
+
+    cc[2] += 5;
+    n += mux_pes(buf + n, 0x100, &cc[2], 0xe0, 7200, -1, nonidr,
+                 sizeof(nonidr), 0);
+
+    CHECK_INT(ingest_ts_feed(t, buf, n), 0);
+    CHECK_INT(ingest_ts_flush(t), 0);
+    CHECK_U64(t->stats.discontinuities, 1);
+    CHECK_U64(t->stats.cc_errors, 1);
+
+    /* the jump without the flag cost the PES before it, and the next
+     * frame says so */
+    CHECK_INT(frames2.n, 2);
+    CHECK_INT(frames2.f[0].pts, 0);
+    CHECK_INT(frames2.f[0].disc, 0);
+    CHECK_INT(frames2.f[1].pts, 7200);
+    CHECK_INT(frames2.f[1].disc, 1);
+
+    ingest_ts_free(t);
+
     free(t);
     free(buf);
 }
