@@ -40,6 +40,7 @@ make --no-print-directory NGX_BUILD="$PWD/build/nginx-asan" SANITIZE=1 modules
 
 step "integration tests, module with ASan+UBSan"
 INGEST_MODULE="$PWD/build/nginx-asan/ngx_http_ingest_module.so" \
+INGEST_SRT_MODULE="$PWD/build/nginx-asan/ngx_srt_module.so" \
     bash scripts/run-integration.sh
 
 step "integration tests"
