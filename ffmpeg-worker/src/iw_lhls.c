@@ -22,13 +22,47 @@ iw_cut_init(iw_cut_t *c, int64_t part_target, int64_t seg_target,
 }
 
 
+/*
+ * The length of the parts from start to the next boundary: the span in
+ * whole packets of dur, split into as few parts as the target allows,
+ * each as long as the others (rounded up to a whole packet).
+ */
+
+static int64_t
+iw_cut_balance(iw_cut_t *c, int64_t start, int64_t dur)
+{
+    int64_t  span, frames, per_part, nparts;
+
+    span = c->next_seg - start;
+
+    if (dur <= 0 || dur > c->part_target || span <= 0) {
+        return c->part_target;
+    }
+
+    /* whole packets, a quarter packet of rounding forgiven */
+    frames = (span - dur / 4 + dur - 1) / dur;
+
+    if (frames < 1) {
+        frames = 1;
+    }
+
+    per_part = c->part_target / dur;
+    nparts = (frames + per_part - 1) / per_part;
+
+    return (frames + nparts - 1) / nparts * dur;
+}
+
+
 unsigned
 iw_cut_packet(iw_cut_t *c, int64_t us, int64_t dur, int key)
 {
+    int64_t  slack;
+
     if (c->origin == INT64_MIN) {
         c->origin = us;
         c->part_start = us;
         c->next_seg = us + c->seg_target;
+        c->part_len = iw_cut_balance(c, us, dur);
         c->npackets = 1;
 
         return IW_CUT_NONE;
@@ -40,12 +74,27 @@ iw_cut_packet(iw_cut_t *c, int64_t us, int64_t dur, int key)
         }
 
         c->part_start = us;
+        c->part_len = iw_cut_balance(c, us, dur);
         c->npackets = 1;
 
         return IW_CUT_SEGMENT;
     }
 
-    if (c->npackets != 0 && us + dur - c->part_start > c->part_target) {
+    /*
+     * Past the boundary a video segment waits for its keyframe: the
+     * parts go on at the target. A balanced length is whole packets, so
+     * a quarter packet of slack absorbs the rounding of timestamps
+     * without letting one more packet in; the target gets none.
+     */
+
+    if (us >= c->next_seg) {
+        c->part_len = c->part_target;
+    }
+
+    slack = (c->part_len < c->part_target) ? dur / 4 : 0;
+
+    if (c->npackets != 0 && us + dur - c->part_start > c->part_len + slack)
+    {
         c->part_start = us;
         c->npackets = 1;
 

@@ -28,6 +28,7 @@ typedef struct {
     int64_t              seg_target;    /* us */
     int64_t              origin;        /* us, INT64_MIN: no packet yet */
     int64_t              part_start;    /* us */
+    int64_t              part_len;      /* us, this segment's parts */
     int64_t              next_seg;      /* us, the next boundary */
     unsigned             npackets;      /* in the current part */
     unsigned             video:1;
@@ -40,9 +41,11 @@ void iw_cut_init(iw_cut_t *c, int64_t part_target, int64_t seg_target,
 /*
  * What to cut before a packet presented at [us, us + dur): a segment at
  * the first keyframe (any frame for audio) at or after each boundary
- * (origin + k * seg_target), a part before the packet that would make
- * the current one longer than the part target, so no part is longer
- * than its target as long as no packet is.
+ * (origin + k * seg_target), and parts in between. A segment's parts are
+ * balanced: as few as fit the part target, of equal whole packets, so
+ * no part is longer than its target (as long as no packet is) and none
+ * is a sliver at the segment's end (AAC: 12+12+12+11 frames, not
+ * 15+15+15+2; players stall on slivers).
  */
 unsigned iw_cut_packet(iw_cut_t *c, int64_t us, int64_t dur, int key);
 
