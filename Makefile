@@ -29,7 +29,7 @@ CLI_CFLAGS := -std=gnu99 -O2 -g -W -Wall -Wextra -Wpointer-arith \
               $(shell dpkg-buildflags --get CPPFLAGS) \
               $(shell dpkg-buildflags --get CFLAGS)
 
-.PHONY: all modules tools worker worker-unit worker-test deps unit \
+.PHONY: all modules tools worker worker-unit worker-test deps unit deb \
         integration test check demo demo-stop bench bench-worker fuzz clean
 
 all: modules tools worker
@@ -76,6 +76,11 @@ fuzz:
 
 deps:
 	scripts/install-deps.sh
+
+# Debian packages of the modules and the worker in build/deb/
+# (packaging/build-debs.sh; docs/operations.md, "Debian packages")
+deb: modules worker
+	packaging/build-debs.sh
 
 unit:
 	$(MAKE) --no-print-directory -C t/unit run

@@ -21,6 +21,8 @@ PKGS=(
     curl procps psmisc ca-certificates binutils
     ffmpeg openssl xxd
     awscli
+    # promtool (t/integration/test_ops.py); dpkg-shlibdeps (make deb)
+    prometheus dpkg-dev
 )
 
 # the ffmpeg-worker's own list (libav*, libx264 through libavcodec, ...)

@@ -3,6 +3,7 @@
 #   1. scripts/install-deps.sh   (needs root only when something is missing)
 #   2. make modules              (build/nginx/ngx_http_ingest_module.so)
 #   3. make unit                 (C unit tests of src/core)
+#      ... the worker's tests, the Debian packages (t/packaging, as root)
 #   4. scripts/run-integration.sh (real nginx + real clients, pytest),
 #      first against the module built with ASan+UBSan, then the normal one
 # Stops at the first failure with its exit code. The integration run is
@@ -31,6 +32,11 @@ make --no-print-directory worker worker-unit
 
 step "ffmpeg-worker integration tests"
 /usr/bin/python3 -m pytest -q -p no:cacheprovider t/worker
+
+# make deb's packages installed with dpkg, exercised and purged (root
+# only: skipped otherwise; refuses a machine where they already are)
+step "Debian packages (build, install, upload, purge)"
+/usr/bin/python3 -m pytest -q -p no:cacheprovider t/packaging
 
 # the same suite against the module built with ASan+UBSan (the harness
 # preloads the runtime and fails on any report); then the normal build,

@@ -500,9 +500,9 @@ static ngx_http_ingest_metric_t  ngx_http_ingest_metric_defs[] = {
       "SRT publishers connected now." },
 
     { NGX_HTTP_INGEST_M_SRT_RATE, NGX_HTTP_INGEST_GAUGE,
-      "srt_receive_rate_bits", "",
-      "Sum of the receive rates of the connected SRT publishers, bits"
-      " per second." },
+      "srt_receive_rate_bytes", "",
+      "Sum of the receive rates of the connected SRT publishers, bytes"
+      " per second (from srt_bistats)." },
 
     { NGX_HTTP_INGEST_M_SRT_RTT, NGX_HTTP_INGEST_HISTOGRAM,
       "srt_rtt_seconds", "",

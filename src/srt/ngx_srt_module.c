@@ -1593,7 +1593,8 @@ ngx_srt_session_stats(ngx_srt_session_t *s, ngx_srt_stats_t *st)
     }
 
     if (!s->closed) {
-        rate = (ngx_int_t) (st->mbps * 1000000);
+        /* Mbit/s to bytes per second: Prometheus's base unit */
+        rate = (ngx_int_t) (st->mbps * 1000000 / 8);
 
         ngx_srt_metric_add(NGX_HTTP_INGEST_M_SRT_RATE, rate - s->rate_bps);
         s->rate_bps = rate;
