@@ -57,7 +57,7 @@ typedef struct {
     u_char                     *buf;            /* malloc()ed */
     ingest_llhls_segment_t     *segs;           /* malloc()ed */
     ingest_llhls_playlist_t     model;
-    ngx_msec_t                  mtime;          /* ms, of the file */
+    uint64_t                    mtime;          /* us, of the file */
     ngx_queue_t                 waiters;        /* held playlist requests */
     ingest_llhls_rc_t           error;          /* of a broken file */
     unsigned                    loaded:1;
@@ -125,7 +125,7 @@ static ngx_int_t ngx_http_llhls_load(ngx_http_llhls_pl_t *pl,
     ngx_log_t *log);
 static void ngx_http_llhls_changed(ngx_http_llhls_dir_t *dir,
     ngx_str_t *name, ngx_log_t *log);
-static void ngx_http_llhls_observe(ngx_msec_t mtime);
+static void ngx_http_llhls_observe(uint64_t mtime);
 static void ngx_http_llhls_free_dir(ngx_http_llhls_dir_t *dir);
 static void ngx_http_llhls_inotify_handler(ngx_event_t *ev);
 static void ngx_http_llhls_gc(ngx_event_t *ev);
@@ -621,8 +621,8 @@ ngx_http_llhls_serve_file(ngx_http_request_t *r, ngx_http_llhls_ctx_t *ctx,
     ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_LLHLS_HINTED, 1);
 
     if (ctx->woken) {
-        ngx_http_llhls_observe(ngx_file_mtime(&fi) * 1000
-                               + fi.st_mtim.tv_nsec / 1000000);
+        ngx_http_llhls_observe((uint64_t) ngx_file_mtime(&fi) * 1000000
+                               + fi.st_mtim.tv_nsec / 1000);
     }
 
     r->headers_out.status = NGX_HTTP_OK;
@@ -1202,8 +1202,8 @@ ngx_http_llhls_load(ngx_http_llhls_pl_t *pl, ngx_log_t *log)
     pl->segs = segs;
     pl->model = model;
     pl->model.segments = segs;
-    pl->mtime = (ngx_msec_t) fi.st_mtim.tv_sec * 1000
-                + fi.st_mtim.tv_nsec / 1000000;
+    pl->mtime = (uint64_t) fi.st_mtim.tv_sec * 1000000
+                + fi.st_mtim.tv_nsec / 1000;
     pl->valid = 1;
     pl->media = 1;
     pl->broken = 0;
@@ -1320,21 +1320,21 @@ ngx_http_llhls_changed(ngx_http_llhls_dir_t *dir, ngx_str_t *name,
 
 /*
  * Wake-up delay of one answer: from the write of the file that woke it
- * (its mtime, ms) to now. The kernel's file times are coarse (a jiffy),
+ * (its mtime, us) to now. The kernel's file times are coarse (a jiffy),
  * so short delays carry a few milliseconds of noise.
  */
 
 static void
-ngx_http_llhls_observe(ngx_msec_t mtime)
+ngx_http_llhls_observe(uint64_t mtime)
 {
-    ngx_msec_t       now;
+    uint64_t         now;
     struct timespec  ts;
 
     if (clock_gettime(CLOCK_REALTIME, &ts) == -1) {
         return;
     }
 
-    now = (ngx_msec_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    now = (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 
     ngx_http_ingest_metric_observe(NGX_HTTP_INGEST_M_LLHLS_WAKEUP_DELAY,
                                    now > mtime ? now - mtime : 0);

@@ -24,8 +24,12 @@
 typedef enum {
     NGX_HTTP_INGEST_COUNTER = 0,
     NGX_HTTP_INGEST_GAUGE,
-    NGX_HTTP_INGEST_HISTOGRAM
+    NGX_HTTP_INGEST_HISTOGRAM,
+    NGX_HTTP_INGEST_HISTOGRAM_FINE     /* buckets of 0.5 ms to 1 s */
 } ngx_http_ingest_metric_type_e;
+
+#define ngx_http_ingest_histogram(m)                                          \
+    ((m)->type >= NGX_HTTP_INGEST_HISTOGRAM)
 
 
 typedef struct {
@@ -118,9 +122,15 @@ static void ngx_http_ingest_quota_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 
 
-/* histogram bucket bounds in milliseconds (le), +Inf is implicit */
-static ngx_msec_t  ngx_http_ingest_buckets[NGX_HTTP_INGEST_HIST_BUCKETS - 1]
-    = { 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000 };
+/* histogram bucket bounds in microseconds (le), +Inf is implicit */
+static uint64_t  ngx_http_ingest_buckets[NGX_HTTP_INGEST_HIST_BUCKETS - 1]
+    = { 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
+        30000000, 60000000, 120000000 };
+
+/* for what is measured in milliseconds: RTTs, wake-up delays */
+static uint64_t  ngx_http_ingest_fine[NGX_HTTP_INGEST_HIST_BUCKETS - 1]
+    = { 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+        1000000 };
 
 
 static ngx_http_ingest_metric_t  ngx_http_ingest_metric_defs[] = {
@@ -382,7 +392,7 @@ static ngx_http_ingest_metric_t  ngx_http_ingest_metric_defs[] = {
       "ingest_llhls_held_requests", "",
       "Playlist and part requests held until what they ask for exists." },
 
-    { NGX_HTTP_INGEST_M_LLHLS_WAKEUP_DELAY, NGX_HTTP_INGEST_HISTOGRAM,
+    { NGX_HTTP_INGEST_M_LLHLS_WAKEUP_DELAY, NGX_HTTP_INGEST_HISTOGRAM_FINE,
       "ingest_llhls_wakeup_delay_seconds", "",
       "From the write of a new playlist to the answer of a request held"
       " for it." },
@@ -504,7 +514,7 @@ static ngx_http_ingest_metric_t  ngx_http_ingest_metric_defs[] = {
       "Sum of the receive rates of the connected SRT publishers, bytes"
       " per second (from srt_bistats)." },
 
-    { NGX_HTTP_INGEST_M_SRT_RTT, NGX_HTTP_INGEST_HISTOGRAM,
+    { NGX_HTTP_INGEST_M_SRT_RTT, NGX_HTTP_INGEST_HISTOGRAM_FINE,
       "srt_rtt_seconds", "",
       "SRT round-trip time, one observation per stream per second." },
 
@@ -514,6 +524,7 @@ static ngx_http_ingest_metric_t  ngx_http_ingest_metric_defs[] = {
 
 /* cell index of each metric, computed once */
 static ngx_uint_t  ngx_http_ingest_cell_index[NGX_HTTP_INGEST_M_LAST];
+static uint64_t   *ngx_http_ingest_bounds[NGX_HTTP_INGEST_M_LAST];
 static ngx_uint_t  ngx_http_ingest_ncells;
 
 /* this process' slot, NULL outside request-serving processes */
@@ -599,8 +610,9 @@ ngx_http_ingest_metric_add(ngx_uint_t metric, ngx_atomic_int_t n)
 
 
 void
-ngx_http_ingest_metric_observe(ngx_uint_t metric, ngx_msec_t ms)
+ngx_http_ingest_metric_observe(ngx_uint_t metric, uint64_t us)
 {
+    uint64_t                *bounds;
     ngx_uint_t               i, base;
     ngx_http_ingest_slot_t  *slot;
 
@@ -611,9 +623,10 @@ ngx_http_ingest_metric_observe(ngx_uint_t metric, ngx_msec_t ms)
     }
 
     base = ngx_http_ingest_cell_index[metric];
+    bounds = ngx_http_ingest_bounds[metric];
 
     for (i = 0; i < NGX_HTTP_INGEST_HIST_BUCKETS - 1; i++) {
-        if (ms <= ngx_http_ingest_buckets[i]) {
+        if (us <= bounds[i]) {
             break;
         }
     }
@@ -622,7 +635,7 @@ ngx_http_ingest_metric_observe(ngx_uint_t metric, ngx_msec_t ms)
     (void) ngx_atomic_fetch_add(&slot->cell[base + i], 1);
     (void) ngx_atomic_fetch_add(
                      &slot->cell[base + NGX_HTTP_INGEST_HIST_BUCKETS],
-                     (ngx_atomic_int_t) ms * 1000);
+                     (ngx_atomic_int_t) us);
     (void) ngx_atomic_fetch_add(
                      &slot->cell[base + NGX_HTTP_INGEST_HIST_BUCKETS + 1], 1);
 }
@@ -820,7 +833,7 @@ ngx_http_ingest_metrics_handler(ngx_http_request_t *r)
         size += 2 * ngx_strlen(m->name) + 64
                 + (m->help ? ngx_strlen(m->help) : 0)
                 + (ngx_strlen(m->name) + ngx_strlen(m->labels) + 64)
-                  * (m->type == NGX_HTTP_INGEST_HISTOGRAM
+                  * (ngx_http_ingest_histogram(m)
                      ? NGX_HTTP_INGEST_HIST_BUCKETS + 2 : 1);
     }
 
@@ -1064,6 +1077,7 @@ ngx_http_ingest_metrics_format(ngx_http_ingest_shctx_t *sh, u_char *p,
     u_char *last)
 {
     char                      *family, *lb, *rb, *sep;
+    uint64_t                  *bounds;
     ngx_uint_t                 i, k, base, live;
     ngx_atomic_uint_t          v, sum[NGX_HTTP_INGEST_HIST_BUCKETS + 2];
     ngx_http_ingest_slot_t    *slot;
@@ -1131,7 +1145,7 @@ ngx_http_ingest_metrics_format(ngx_http_ingest_shctx_t *sh, u_char *p,
         rb = m->labels[0] ? "}" : "";
         sep = m->labels[0] ? "," : "";
 
-        if (m->type != NGX_HTTP_INGEST_HISTOGRAM) {
+        if (!ngx_http_ingest_histogram(m)) {
             p = ngx_slprintf(p, last, "%s%s%s%s %uA\n", m->name, lb,
                              m->labels, rb, sum[0]);
             continue;
@@ -1139,20 +1153,31 @@ ngx_http_ingest_metrics_format(ngx_http_ingest_shctx_t *sh, u_char *p,
 
         v = 0;
 
+        bounds = (m->type == NGX_HTTP_INGEST_HISTOGRAM_FINE)
+                 ? ngx_http_ingest_fine : ngx_http_ingest_buckets;
+
         for (k = 0; k < NGX_HTTP_INGEST_HIST_BUCKETS; k++) {
             v += sum[k];
 
-            if (k < NGX_HTTP_INGEST_HIST_BUCKETS - 1) {
-                p = ngx_slprintf(p, last,
-                                 "%s_bucket{%s%sle=\"%ui.%03ui\"} %uA\n",
-                                 m->name, m->labels, sep,
-                                 ngx_http_ingest_buckets[k] / 1000,
-                                 ngx_http_ingest_buckets[k] % 1000, v);
-
-            } else {
+            if (k == NGX_HTTP_INGEST_HIST_BUCKETS - 1) {
                 p = ngx_slprintf(p, last,
                                  "%s_bucket{%s%sle=\"+Inf\"} %uA\n",
                                  m->name, m->labels, sep, v);
+
+            } else if (bounds[k] % 1000 == 0) {
+                /* whole milliseconds: "0.050" */
+                p = ngx_slprintf(p, last,
+                                 "%s_bucket{%s%sle=\"%uL.%03uL\"} %uA\n",
+                                 m->name, m->labels, sep,
+                                 bounds[k] / 1000000,
+                                 bounds[k] / 1000 % 1000, v);
+
+            } else {
+                p = ngx_slprintf(p, last,
+                                 "%s_bucket{%s%sle=\"%uL.%06uL\"} %uA\n",
+                                 m->name, m->labels, sep,
+                                 bounds[k] / 1000000,
+                                 bounds[k] % 1000000, v);
             }
         }
 
@@ -1206,7 +1231,11 @@ ngx_http_ingest_init_main_conf(ngx_conf_t *cf, void *conf)
 
     for (m = ngx_http_ingest_metric_defs; m->name; m++) {
         ngx_http_ingest_cell_index[m->id] = n;
-        n += (m->type == NGX_HTTP_INGEST_HISTOGRAM)
+        ngx_http_ingest_bounds[m->id] =
+                                (m->type == NGX_HTTP_INGEST_HISTOGRAM_FINE)
+                                ? ngx_http_ingest_fine
+                                : ngx_http_ingest_buckets;
+        n += ngx_http_ingest_histogram(m)
              ? NGX_HTTP_INGEST_HIST_BUCKETS + 2 : 1;
     }
 

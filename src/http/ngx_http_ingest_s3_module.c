@@ -4574,7 +4574,7 @@ ngx_http_s3_log_handler(ngx_http_request_t *r)
 
     ngx_http_ingest_metric_add(m, 1);
     ngx_http_ingest_metric_observe(NGX_HTTP_INGEST_M_S3_PART_DURATION,
-                                   ngx_current_msec - ctx->start);
+                          (uint64_t) (ngx_current_msec - ctx->start) * 1000);
 
     return NGX_OK;
 }

@@ -141,7 +141,8 @@ typedef enum {
 
 
 void ngx_http_ingest_metric_add(ngx_uint_t metric, ngx_atomic_int_t n);
-void ngx_http_ingest_metric_observe(ngx_uint_t metric, ngx_msec_t ms);
+/* an observation of a histogram, in microseconds */
+void ngx_http_ingest_metric_observe(ngx_uint_t metric, uint64_t us);
 
 
 #endif /* _NGX_INGEST_METRICS_H_INCLUDED_ */

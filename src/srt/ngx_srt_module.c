@@ -1601,7 +1601,7 @@ ngx_srt_session_stats(ngx_srt_session_t *s, ngx_srt_stats_t *st)
 
         if (ngx_http_ingest_metric_observe != NULL) {
             ngx_http_ingest_metric_observe(NGX_HTTP_INGEST_M_SRT_RTT,
-                                           (ngx_msec_t) (st->rtt_ms + 0.5));
+                                         (uint64_t) (st->rtt_ms * 1000 + 0.5));
         }
     }
 
