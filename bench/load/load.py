@@ -67,8 +67,10 @@ def start_nginx(work, port, srt_port, workers):
     srt = ""
     if srt_port:
         mods.append("load_module %s;" % SRT_MODULE)
+        # streams are forwarded to a discarding TCP sink of this process
         srt = ("srt {\n    server {\n        listen 127.0.0.1:%d;\n"
-               "    }\n}\n" % srt_port)
+               "        forward tcp://127.0.0.1:%d;\n    }\n}\n"
+               % (srt_port, start_sink()))
     conf = work / "nginx.conf"
     user = "user root root;\n" if os.geteuid() == 0 else ""
     conf.write_text("\n".join(mods) + "\n" + user + """
@@ -103,6 +105,29 @@ http {
     master = int(pidfile.read_text())
     time.sleep(0.3)
     return master
+
+
+def start_sink():
+    """a TCP listener that reads and drops everything; returns its port"""
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1024)
+
+    def drain(conn):
+        with conn:
+            while conn.recv(1 << 16):
+                pass
+
+    def accept():
+        while True:
+            conn, _ = srv.accept()
+            threading.Thread(target=drain, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return srv.getsockname()[1]
 
 
 def worker_pids(master):
@@ -289,6 +314,8 @@ def main():
     ap.add_argument("--parallel", type=int, default=3)
     ap.add_argument("--srt", type=int, default=0)
     ap.add_argument("--srt-rate", type=size, default=4000000)
+    ap.add_argument("--srt-seconds", type=float, default=20,
+                    help="how long the publishers run at least")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--port", type=int, default=28490)
     ap.add_argument("--srt-port", type=int, default=28491)
@@ -325,7 +352,7 @@ def main():
         await run_uploads(args, stats)
         elapsed = time.monotonic() - t0
         if args.srt:
-            await asyncio.sleep(max(0, 10 - elapsed))
+            await asyncio.sleep(max(0, args.srt_seconds - elapsed))
         stop.set()
         await s
         return elapsed
@@ -376,6 +403,7 @@ def main():
         retr = metric(m, "srt_retransmits_total")
         rows.append(("SRT publishers at %.1f Mbit/s" % (args.srt_rate / 1e6),
                      "%d" % args.srt))
+        rows.append(("SRT packets received", "%d" % recv))
         rows.append(("srt.packet_loss, srt.retransmits (of packets)",
                      "%.4f %%, %.4f %%" % (100 * lost / max(recv, 1),
                                            100 * retr / max(recv, 1))))
