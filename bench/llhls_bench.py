@@ -102,6 +102,7 @@ error_log {p}/error.log notice;
 events {{ worker_connections {connections}; }}
 http {{
     access_log off;
+    {os.environ.get("BENCH_HTTP_EXTRA", "")}
     default_type application/octet-stream;
     client_body_temp_path {p}/temp/client_body;
     proxy_temp_path {p}/temp/proxy;
