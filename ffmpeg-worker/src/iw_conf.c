@@ -67,9 +67,8 @@ iw_profile_init(iw_profile_t *prof, const char *name)
     prof->rungs[2].maxrate = 6000000;
     prof->nrungs = 3;
 
-    /* standard HLS segments are 2-6 s; LL-HLS parts 200-400 ms */
+    /* standard HLS segments are 2-6 s */
     prof->segment_ms = 4000;
-    prof->part_ms = 333;
 
     snprintf(prof->preset, sizeof(prof->preset), "veryfast");
 
@@ -106,6 +105,7 @@ iw_conf_init(iw_conf_t *conf)
     snprintf(conf->redis_stream, sizeof(conf->redis_stream), "ingest:jobs");
     snprintf(conf->redis_group, sizeof(conf->redis_group), "ingest-workers");
     snprintf(conf->redis_dead, sizeof(conf->redis_dead), "ingest:jobs:dead");
+    conf->redis_consumer_idle_ms = 3600000;
 
     /* the guide's retries: at most 5 tries */
     conf->webhooks = 1;
@@ -117,6 +117,7 @@ iw_conf_init(iw_conf_t *conf)
     conf->live_window = 12;
     conf->live_segment_ms = 1000;
     conf->live_part_ms = 334;
+    snprintf(conf->live_profile, sizeof(conf->live_profile), "default");
 
     iw_profile_init(&conf->profiles[0], "default");
     conf->nprofiles = 1;
@@ -215,6 +216,7 @@ iw_conf_parse(iw_conf_t *conf, const char *text, size_t len, char *err,
         }
 
         iw_profile_init(prof, dir->args[1]);
+        prof->lines.block = dir->line;
         rungs_set = 0;
 
         for ( ;; ) {
@@ -267,13 +269,14 @@ iw_conf_parse(iw_conf_t *conf, const char *text, size_t len, char *err,
         if (rc != 0) {
             break;
         }
+    }
 
-        if (prof->part_ms > prof->segment_ms) {
-            rc = iw_conf_error(&ctx, dir->line,
-                               "profile \"%s\": part_duration is longer "
-                               "than segment_duration", prof->name);
-            break;
-        }
+    /* profiles may follow the directive that names one */
+
+    if (rc == 0 && iw_conf_profile(conf, conf->live_profile) == NULL) {
+        rc = iw_conf_error(&ctx, conf->live_profile_line,
+                           "\"live_profile\" names no profile: \"%s\"",
+                           conf->live_profile);
     }
 
     free(dir);
@@ -357,6 +360,14 @@ iw_conf_main(iw_conf_ctx_t *ctx, iw_conf_t *conf, iw_conf_dir_t *dir)
     } else if (strcmp(name, "redis_dead") == 0) {
         rc = iw_conf_copy(conf->redis_dead, sizeof(conf->redis_dead), val);
 
+    } else if (strcmp(name, "redis_consumer_idle") == 0) {
+        if (strcmp(val, "off") == 0) {
+            conf->redis_consumer_idle_ms = 0;
+
+        } else {
+            msp = &conf->redis_consumer_idle_ms;
+        }
+
     } else if (strcmp(name, "webhooks") == 0) {
         rc = iw_parse_flag(val, &conf->webhooks);
 
@@ -418,6 +429,15 @@ iw_conf_main(iw_conf_ctx_t *ctx, iw_conf_t *conf, iw_conf_dir_t *dir)
             rc = -1;
         }
 
+    } else if (strcmp(name, "live_transcode") == 0) {
+        rc = iw_parse_flag(val, &conf->live_transcode);
+        conf->live_transcode_line = dir->line;
+
+    } else if (strcmp(name, "live_profile") == 0) {
+        rc = iw_conf_copy(conf->live_profile, sizeof(conf->live_profile),
+                          val);
+        conf->live_profile_line = dir->line;
+
     } else if (strcmp(name, "max_attempts") == 0) {
         rc = iw_conf_uint(val, 1, 1000, &conf->max_attempts);
 
@@ -471,6 +491,15 @@ iw_conf_profile_dir(iw_conf_ctx_t *ctx, iw_profile_t *prof,
 
     name = dir->args[0];
 
+    if (strcmp(name, "part_duration") == 0) {
+        /* profiles are VOD; every live rendition has the same parts */
+        return iw_conf_error(ctx, dir->line,
+                             "\"part_duration\" is not a profile "
+                             "directive: LL-HLS parts are set for all live "
+                             "streams by \"live_part_duration\" (a main "
+                             "directive)");
+    }
+
     if (strcmp(name, "rung") == 0) {
         if (dir->nargs != 4) {
             return iw_conf_error(ctx, dir->line,
@@ -494,7 +523,8 @@ iw_conf_profile_dir(iw_conf_ctx_t *ctx, iw_profile_t *prof,
             || rung->height % 2 != 0
             || iw_parse_bitrate(dir->args[2], &rung->bitrate) != 0
             || iw_parse_bitrate(dir->args[3], &rung->maxrate) != 0
-            || rung->bitrate == 0
+            || rung->bitrate < IW_RATE_MIN
+            || rung->maxrate > IW_RATE_MAX
             || rung->maxrate < rung->bitrate)
         {
             return iw_conf_error(ctx, dir->line,
@@ -502,6 +532,7 @@ iw_conf_profile_dir(iw_conf_ctx_t *ctx, iw_profile_t *prof,
                                  dir->args[2], dir->args[3]);
         }
 
+        rung->line = dir->line;
         prof->nrungs++;
 
         return 0;
@@ -513,6 +544,7 @@ iw_conf_profile_dir(iw_conf_ctx_t *ctx, iw_profile_t *prof,
     }
 
     val = dir->args[1];
+    rc = 0;
 
     if (strcmp(name, "segment_duration") == 0) {
         rc = iw_parse_msec(val, &prof->segment_ms);
@@ -522,14 +554,24 @@ iw_conf_profile_dir(iw_conf_ctx_t *ctx, iw_profile_t *prof,
             rc = -1;
         }
 
-    } else if (strcmp(name, "part_duration") == 0) {
-        rc = iw_parse_msec(val, &prof->part_ms);
-        if (rc == 0 && (prof->part_ms < 100 || prof->part_ms > 5000)) {
-            rc = -1;
-        }
-
     } else if (strcmp(name, "preset") == 0) {
         rc = iw_conf_copy(prof->preset, sizeof(prof->preset), val);
+        prof->lines.preset = dir->line;
+
+    } else if (strcmp(name, "tune") == 0) {
+        if (strcmp(val, "off") == 0) {
+            prof->tune[0] = '\0';
+
+        } else {
+            rc = iw_conf_copy(prof->tune, sizeof(prof->tune), val);
+        }
+
+        prof->lines.tune = dir->line;
+
+    } else if (strcmp(name, "h264_profile") == 0) {
+        rc = iw_conf_copy(prof->h264_profile, sizeof(prof->h264_profile),
+                          val);
+        prof->lines.h264_profile = dir->line;
 
     } else if (strcmp(name, "audio_bitrate") == 0) {
         rc = iw_parse_bitrate(val, &prof->audio_bitrate);
@@ -538,12 +580,15 @@ iw_conf_profile_dir(iw_conf_ctx_t *ctx, iw_profile_t *prof,
         {
             rc = -1;
         }
+        prof->lines.audio_bitrate = dir->line;
 
     } else if (strcmp(name, "audio_rate") == 0) {
         rc = iw_conf_uint(val, 8000, 96000, &prof->audio_rate);
+        prof->lines.audio_rate = dir->line;
 
     } else if (strcmp(name, "audio_channels") == 0) {
         rc = iw_conf_uint(val, 1, 2, &prof->audio_channels);
+        prof->lines.audio_channels = dir->line;
 
     } else if (strcmp(name, "passthrough") == 0) {
         rc = iw_parse_flag(val, &prof->passthrough);

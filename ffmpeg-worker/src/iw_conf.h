@@ -32,24 +32,44 @@
 #define IW_PASSTHROUGH_ON   1
 
 
+/* x264's rates are whole kbit/s in an int, its VBV buffer 2 x maxrate */
+#define IW_RATE_MIN         16000
+#define IW_RATE_MAX         1000000000
+
+
 typedef struct {
     unsigned             height;        /* the short side, "360p" */
     uint64_t             bitrate;       /* average target, bits/s */
     uint64_t             maxrate;       /* VBV peak, bits/s */
+    unsigned             line;          /* in the file, 0: built in */
 } iw_rung_t;
+
+
+/* where a profile's settings were given, for errors found later */
+typedef struct {
+    unsigned             block;
+    unsigned             preset;
+    unsigned             tune;
+    unsigned             h264_profile;
+    unsigned             audio_bitrate;
+    unsigned             audio_rate;
+    unsigned             audio_channels;
+} iw_profile_lines_t;
 
 
 typedef struct {
     char                 name[IW_NAME_LEN];
     iw_rung_t            rungs[IW_MAX_RUNGS];   /* by height, ascending */
     unsigned             nrungs;
-    unsigned             segment_ms;
-    unsigned             part_ms;
+    unsigned             segment_ms;    /* VOD */
     char                 preset[IW_NAME_LEN];
+    char                 tune[IW_NAME_LEN];         /* "": none */
+    char                 h264_profile[IW_NAME_LEN]; /* "": x264's */
     uint64_t             audio_bitrate;
     unsigned             audio_rate;
     unsigned             audio_channels;
     unsigned             passthrough;
+    iw_profile_lines_t   lines;
 } iw_profile_t;
 
 
@@ -82,6 +102,7 @@ typedef struct {
     char                 redis_stream[IW_NAME_LEN * 2];
     char                 redis_group[IW_NAME_LEN * 2];
     char                 redis_dead[IW_NAME_LEN * 2];
+    unsigned             redis_consumer_idle_ms;    /* 0: off */
 
     /* webhooks on job done / failed */
     unsigned             webhooks;      /* run the delivery process */
@@ -97,6 +118,10 @@ typedef struct {
     unsigned             live_window;   /* segments in the playlist */
     unsigned             live_segment_ms;
     unsigned             live_part_ms;
+    unsigned             live_transcode;    /* the ladder, not a copy */
+    char                 live_profile[IW_NAME_LEN];  /* its ladder */
+    unsigned             live_profile_line;     /* 0: not given */
+    unsigned             live_transcode_line;
 
     iw_profile_t         profiles[IW_MAX_PROFILES];
     unsigned             nprofiles;

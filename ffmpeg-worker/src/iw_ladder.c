@@ -115,6 +115,61 @@ iw_ladder_fit(const iw_profile_t *prof, unsigned w, unsigned h,
 
 
 unsigned
+iw_ladder_tail(const iw_ladder_tail_t *tracks, unsigned n, int64_t min_us,
+    unsigned *merge)
+{
+    int64_t   start, end;
+    unsigned  i, most, merged;
+
+    most = 0;
+
+    for (i = 0; i < n; i++) {
+        merge[i] = 0;
+
+        if (tracks[i].nsegs > most) {
+            most = tracks[i].nsegs;
+        }
+    }
+
+    if (most < 2) {
+        return 0;
+    }
+
+    start = INT64_MAX;
+    end = INT64_MIN;
+
+    for (i = 0; i < n; i++) {
+        if (tracks[i].nsegs != most) {
+            continue;
+        }
+
+        if (tracks[i].last_start < start) {
+            start = tracks[i].last_start;
+        }
+
+        if (tracks[i].end > end) {
+            end = tracks[i].end;
+        }
+    }
+
+    if (end - start >= min_us) {
+        return 0;
+    }
+
+    merged = 0;
+
+    for (i = 0; i < n; i++) {
+        if (tracks[i].nsegs == most) {
+            merge[i] = 1;
+            merged++;
+        }
+    }
+
+    return merged;
+}
+
+
+unsigned
 iw_rotation(double angle)
 {
     long  a;

@@ -18,6 +18,14 @@
 #include <stdint.h>
 
 
+/* the end of one track of a VOD output, for iw_ladder_tail() */
+typedef struct {
+    unsigned             nsegs;
+    int64_t              last_start;    /* us, the last segment's start */
+    int64_t              end;           /* us, the end of its last sample */
+} iw_ladder_tail_t;
+
+
 typedef struct {
     unsigned             width;         /* even */
     unsigned             height;        /* even */
@@ -46,6 +54,20 @@ unsigned iw_ladder(const iw_profile_t *prof, unsigned w, unsigned h,
  */
 int iw_ladder_fit(const iw_profile_t *prof, unsigned w, unsigned h,
     unsigned sar_num, unsigned sar_den, uint64_t bitrate);
+
+/*
+ * Whether the last segment of each track of a VOD output is merged into
+ * the one before it, so that a sliver of media past the last segment
+ * boundary (typically the audio running a few milliseconds past the
+ * video) does not become a segment of its own: the tracks with the most
+ * segments have a last segment beyond every other track's, and when the
+ * media from the earliest start of those last segments to the end of
+ * all is shorter than min_us, each of them is merged (all or none, so
+ * that the tracks keep the same segments). Sets merge[i] to 0 or 1 and
+ * returns how many are merged.
+ */
+unsigned iw_ladder_tail(const iw_ladder_tail_t *tracks, unsigned n,
+    int64_t min_us, unsigned *merge);
 
 /*
  * Clockwise rotation to apply for display, 0, 90, 180 or 270, from the

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 
 #include "iw_live.h"
+#include "iw_enc.h"
 #include "iw_files.h"
 #include "iw_hls.h"
 #include "iw_ladder.h"
@@ -30,10 +31,14 @@
 #include <unistd.h>
 
 #include <libavcodec/bsf.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
 #include <libavformat/avformat.h>
 
 
 #define IW_LIVE_MAX_PARTS   64
+/* the renditions of a ladder and the audio */
+#define IW_LIVE_MAX_TRACKS  (IW_MAX_RUNGS + 1)
 #define IW_LIVE_IO_SIZE     32768
 #define IW_LIVE_HEADER_MAX  128
 #define IW_LIVE_POLL_MS     200
@@ -63,10 +68,18 @@ typedef struct {
 
 
 typedef struct {
-    AVStream            *ist;
+    AVStream            *ist;           /* the source stream */
+    AVRational           tb;            /* of the packets it is given */
     AVBSFContext        *bsf;           /* ADTS to raw AAC */
     iw_seg_t             mux;
     iw_cut_t             cut;
+
+    /* a rendition of the live ladder: the source scaled and encoded */
+    AVCodecContext      *enc;
+    AVFilterContext     *sink;
+    iw_ladder_rung_t     rung;
+    int64_t              next_kf;       /* us, INT64_MIN: no frame yet */
+
     char                 name[16];
     char                 dir[IW_LIVE_DIR_LEN + 32];
     char                 codecs[32];
@@ -86,6 +99,9 @@ typedef struct {
     int64_t              part_begin;    /* us */
     int64_t              end;           /* us */
     uint64_t             peak;          /* bits/s over a segment */
+    unsigned             width;         /* video, for the master */
+    unsigned             height;
+    unsigned             video:1;
     unsigned             part_key:1;
     unsigned             part_open:1;
     unsigned             started:1;
@@ -99,10 +115,26 @@ typedef struct {
     char                 name[IW_LIVE_NAME_LEN + 1];
     char                 dir[IW_LIVE_DIR_LEN];
     AVFormatContext     *ifmt;
-    iw_live_track_t      tracks[2];
+    iw_live_track_t      tracks[IW_LIVE_MAX_TRACKS];
     unsigned             ntracks;
     int64_t              origin;        /* us, INT64_MIN: none yet */
     int64_t              wall;          /* unix ms at the origin */
+    AVRational           fps;           /* of the source video */
+
+    /* live_transcode: one decoder, one filter graph, a ladder */
+    const iw_profile_t  *prof;
+    AVStream            *vst;
+    AVCodecContext      *vdec;
+    AVFilterGraph       *graph;
+    AVFilterContext     *vsrc;
+    AVFrame             *frame;
+    AVFrame             *filt;
+    AVPacket            *epkt;
+    int64_t              last_pts;      /* of the decoded frames */
+
+    unsigned             transcode:1;
+    unsigned             ladder:1;      /* the renditions exist */
+    unsigned             ladder_failed:1;
     unsigned             master_done:1;
 } iw_live_t;
 
@@ -111,6 +143,15 @@ static int iw_live_read_header(int fd, char *name, size_t cap);
 static int iw_live_io_read(void *opaque, uint8_t *buf, int size);
 static int iw_live_interrupt(void *opaque);
 static int iw_live_open(iw_live_t *lv);
+static int iw_live_track_init(iw_live_t *lv, iw_live_track_t *t,
+    const char *name, int video);
+static int iw_live_decoder(iw_live_t *lv);
+static int iw_live_decode(iw_live_t *lv, AVPacket *pkt);
+static int iw_live_pictures(iw_live_t *lv);
+static int iw_live_frame(iw_live_t *lv, AVFrame *frame);
+static int iw_live_ladder(iw_live_t *lv, const AVFrame *frame);
+static int iw_live_encode(iw_live_t *lv, iw_live_track_t *t,
+    AVFrame *frame);
 static int iw_live_packet(iw_live_t *lv, iw_live_track_t *t, AVPacket *pkt);
 static int iw_live_close_part(iw_live_t *lv, iw_live_track_t *t,
     int64_t end);
@@ -122,6 +163,8 @@ static void iw_live_new_segment(iw_live_t *lv, iw_live_track_t *t,
     int64_t us);
 static int iw_live_mux_open(iw_live_t *lv, iw_live_track_t *t,
     const AVPacket *pkt);
+static int iw_live_mux_par(iw_live_t *lv, iw_live_track_t *t,
+    const AVCodecParameters *par);
 static int iw_live_append(iw_live_track_t *t, const uint8_t *data,
     size_t len);
 static void iw_live_cleanup(iw_live_t *lv);
@@ -186,6 +229,9 @@ iw_live_run(const iw_conf_t *conf, int fd)
     lv->conf = conf;
     lv->fd = fd;
     lv->origin = INT64_MIN;
+    lv->last_pts = AV_NOPTS_VALUE;
+    lv->transcode = conf->live_transcode;
+    lv->prof = iw_conf_profile(conf, conf->live_profile);
 
     if (iw_live_read_header(fd, lv->name, sizeof(lv->name)) != 0) {
         iw_log(IW_LOG_ERR, "live: no valid \"stream NAME\" line, closing");
@@ -239,8 +285,21 @@ iw_live_run(const iw_conf_t *conf, int fd)
             break;
         }
 
+        if (lv->vdec != NULL && pkt->stream_index == lv->vst->index) {
+            rc = iw_live_decode(lv, pkt);
+            if (rc != 0) {
+                break;
+            }
+
+            continue;
+        }
+
+        /* copied tracks: the audio, and the video unless transcoded */
+
         for (i = 0; i < lv->ntracks; i++) {
-            if (pkt->stream_index == lv->tracks[i].ist->index) {
+            if (lv->tracks[i].enc == NULL
+                && pkt->stream_index == lv->tracks[i].ist->index)
+            {
                 break;
             }
         }
@@ -256,7 +315,11 @@ iw_live_run(const iw_conf_t *conf, int fd)
         }
     }
 
-    /* the end: the last part and segment, playlists with ENDLIST */
+    /* the end: what the encoders hold, the last part and segment */
+
+    if (lv->vdec != NULL && iw_live_decode(lv, NULL) == 0) {
+        (void) iw_live_frame(lv, NULL);
+    }
 
     for (i = 0; i < lv->ntracks; i++) {
         if (lv->tracks[i].started && lv->tracks[i].opened) {
@@ -297,10 +360,8 @@ static int
 iw_live_open(iw_live_t *lv)
 {
     int                  rc, vi, ai, n;
-    size_t               len;
     uint8_t             *iobuf;
     unsigned             i;
-    AVRational           fr;
     AVIOContext         *pb;
     AVDictionary        *opts;
     iw_live_track_t     *t;
@@ -355,6 +416,25 @@ iw_live_open(iw_live_t *lv)
     n = 0;
 
     if (vi >= 0) {
+        lv->fps = av_guess_frame_rate(lv->ifmt, lv->ifmt->streams[vi], NULL);
+
+        if (lv->fps.num <= 0 || lv->fps.den <= 0
+            || av_cmp_q(lv->fps, av_make_q(240, 1)) > 0)
+        {
+            lv->fps = av_make_q(30, 1);
+        }
+    }
+
+    if (vi >= 0 && lv->transcode) {
+        /* the renditions come with the first picture: its size */
+
+        lv->vst = lv->ifmt->streams[vi];
+
+        if (iw_live_decoder(lv) != 0) {
+            return -1;
+        }
+
+    } else if (vi >= 0) {
         par = lv->ifmt->streams[vi]->codecpar;
 
         if (par->codec_id != AV_CODEC_ID_H264) {
@@ -384,7 +464,7 @@ iw_live_open(iw_live_t *lv)
         n++;
     }
 
-    if (n == 0) {
+    if (n == 0 && lv->vst == NULL) {
         iw_log(IW_LOG_ERR, "live \"%s\": no audio or video", lv->name);
         return -1;
     }
@@ -394,31 +474,20 @@ iw_live_open(iw_live_t *lv)
     for (i = 0; i < lv->ntracks; i++) {
         t = &lv->tracks[i];
         par = t->ist->codecpar;
+        t->tb = t->ist->time_base;
 
-        /* lv->dir is shorter than t->dir by more than a track name */
-        len = strlen(lv->dir);
-        memcpy(t->dir, lv->dir, len);
-        t->dir[len] = '/';
-        memcpy(t->dir + len + 1, t->name, strlen(t->name) + 1);
-
-        t->win = calloc(lv->conf->live_window, sizeof(iw_live_seg_t));
-        if (t->win == NULL) {
+        if (iw_live_track_init(lv, t, t->name,
+                               par->codec_type == AVMEDIA_TYPE_VIDEO)
+            != 0)
+        {
             return -1;
         }
 
-        t->target = (lv->conf->live_segment_ms + 999) / 1000;
-
-        iw_cut_init(&t->cut, (int64_t) lv->conf->live_part_ms * 1000,
-                    (int64_t) lv->conf->live_segment_ms * 1000,
-                    par->codec_type == AVMEDIA_TYPE_VIDEO);
-
         if (par->codec_type == AVMEDIA_TYPE_VIDEO) {
-            fr = av_guess_frame_rate(lv->ifmt, t->ist, NULL);
-            if (fr.num <= 0 || fr.den <= 0) {
-                fr = av_make_q(30, 1);
-            }
-
-            t->frame_dur = av_rescale(AV_TIME_BASE, fr.den, fr.num);
+            t->frame_dur = av_rescale(AV_TIME_BASE, lv->fps.den,
+                                      lv->fps.num);
+            t->width = par->width;
+            t->height = par->height;
 
             if (iw_codec_avc1(par->extradata, par->extradata_size,
                               t->codecs, sizeof(t->codecs)) != 0)
@@ -463,6 +532,38 @@ iw_live_open(iw_live_t *lv)
 
 
 static int
+iw_live_track_init(iw_live_t *lv, iw_live_track_t *t, const char *name,
+    int video)
+{
+    size_t  len;
+
+    if (name != t->name) {
+        snprintf(t->name, sizeof(t->name), "%s", name);
+    }
+
+    /* lv->dir is shorter than t->dir by more than a track name */
+    len = strlen(lv->dir);
+    memcpy(t->dir, lv->dir, len);
+    t->dir[len] = '/';
+    memcpy(t->dir + len + 1, t->name, strlen(t->name) + 1);
+
+    t->win = calloc(lv->conf->live_window, sizeof(iw_live_seg_t));
+    if (t->win == NULL) {
+        return -1;
+    }
+
+    t->target = (lv->conf->live_segment_ms + 999) / 1000;
+    t->video = video ? 1 : 0;
+    t->next_kf = INT64_MIN;
+
+    iw_cut_init(&t->cut, (int64_t) lv->conf->live_part_ms * 1000,
+                (int64_t) lv->conf->live_segment_ms * 1000, video);
+
+    return 0;
+}
+
+
+static int
 iw_live_mux_open(iw_live_t *lv, iw_live_track_t *t, const AVPacket *pkt)
 {
     int                 rc;
@@ -494,17 +595,24 @@ iw_live_mux_open(iw_live_t *lv, iw_live_track_t *t, const AVPacket *pkt)
     }
 
     if (rc >= 0) {
-        rc = iw_seg_open(&t->mux, t->dir, par, t->ist->time_base,
-                         (int64_t) lv->conf->live_segment_ms * 1000);
-        t->opened = 1;
-    }
-
-    if (rc >= 0 && par->codec_id == AV_CODEC_ID_AAC) {
-        (void) iw_codec_mp4a(par->extradata, par->extradata_size, t->codecs,
-                             sizeof(t->codecs));
+        rc = iw_live_mux_par(lv, t, par);
     }
 
     avcodec_parameters_free(&par);
+
+    return rc < 0 ? -1 : 0;
+}
+
+
+static int
+iw_live_mux_par(iw_live_t *lv, iw_live_track_t *t,
+    const AVCodecParameters *par)
+{
+    int  rc;
+
+    rc = iw_seg_open(&t->mux, t->dir, par, t->tb,
+                     (int64_t) lv->conf->live_segment_ms * 1000);
+    t->opened = 1;
 
     if (rc < 0) {
         iw_log(IW_LOG_ERR, "live \"%s\": cannot start the %s track",
@@ -512,7 +620,362 @@ iw_live_mux_open(iw_live_t *lv, iw_live_track_t *t, const AVPacket *pkt)
         return -1;
     }
 
+    if (par->codec_id == AV_CODEC_ID_AAC) {
+        (void) iw_codec_mp4a(par->extradata, par->extradata_size, t->codecs,
+                             sizeof(t->codecs));
+    }
+
     return 0;
+}
+
+
+/* live_transcode: the source's video decoder */
+
+static int
+iw_live_decoder(iw_live_t *lv)
+{
+    int             rc;
+    const AVCodec  *codec;
+
+    codec = avcodec_find_decoder(lv->vst->codecpar->codec_id);
+    if (codec == NULL) {
+        iw_log(IW_LOG_ERR, "live \"%s\": no decoder for %s video",
+               lv->name, avcodec_get_name(lv->vst->codecpar->codec_id));
+        return -1;
+    }
+
+    lv->vdec = avcodec_alloc_context3(codec);
+    lv->frame = av_frame_alloc();
+    lv->filt = av_frame_alloc();
+    lv->epkt = av_packet_alloc();
+
+    if (lv->vdec == NULL || lv->frame == NULL || lv->filt == NULL
+        || lv->epkt == NULL)
+    {
+        return -1;
+    }
+
+    rc = avcodec_parameters_to_context(lv->vdec, lv->vst->codecpar);
+    if (rc < 0) {
+        return -1;
+    }
+
+    lv->vdec->pkt_timebase = lv->vst->time_base;
+    lv->vdec->thread_count = 0;
+
+    rc = avcodec_open2(lv->vdec, codec, NULL);
+    if (rc < 0) {
+        iw_log(IW_LOG_ERR, "live \"%s\": cannot open the %s decoder",
+               lv->name, codec->name);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* pkt NULL: drain the decoder */
+
+static int
+iw_live_decode(iw_live_t *lv, AVPacket *pkt)
+{
+    int  rc;
+
+    rc = avcodec_send_packet(lv->vdec, pkt);
+
+    if (rc == AVERROR(EAGAIN)) {
+        /* the pictures decoded so far first, then the packet */
+
+        rc = iw_live_pictures(lv);
+        if (rc != 0) {
+            av_packet_unref(pkt);
+            return rc;
+        }
+
+        rc = avcodec_send_packet(lv->vdec, pkt);
+    }
+
+    if (pkt != NULL) {
+        av_packet_unref(pkt);
+    }
+
+    if (rc < 0 && rc != AVERROR_EOF) {
+        /* a damaged packet: the decoder resyncs at the next keyframe */
+        return 0;
+    }
+
+    return iw_live_pictures(lv);
+}
+
+
+/* the pictures the decoder has ready, to the renditions */
+
+static int
+iw_live_pictures(iw_live_t *lv)
+{
+    int  rc;
+
+    for ( ;; ) {
+        rc = avcodec_receive_frame(lv->vdec, lv->frame);
+
+        if (rc < 0) {
+            return 0;
+        }
+
+        rc = iw_live_frame(lv, lv->frame);
+        av_frame_unref(lv->frame);
+
+        if (rc != 0) {
+            return rc;
+        }
+    }
+}
+
+
+/* one decoded picture to every rendition; frame NULL: the end */
+
+static int
+iw_live_frame(iw_live_t *lv, AVFrame *frame)
+{
+    int               rc;
+    int64_t           ts;
+    unsigned          i;
+    iw_live_track_t  *t;
+
+    if (frame != NULL) {
+        ts = frame->best_effort_timestamp;
+
+        /* x264 wants rising timestamps: a repeated one is dropped */
+
+        if (ts == AV_NOPTS_VALUE
+            || (lv->last_pts != AV_NOPTS_VALUE && ts <= lv->last_pts))
+        {
+            return 0;
+        }
+
+        lv->last_pts = ts;
+        frame->pts = ts;
+
+        if (!lv->ladder
+            && (lv->ladder_failed || iw_live_ladder(lv, frame) != 0))
+        {
+            lv->ladder_failed = 1;
+            return -1;
+        }
+
+    } else if (!lv->ladder) {
+        return 0;
+    }
+
+    rc = av_buffersrc_add_frame_flags(lv->vsrc, frame, 0);
+    if (rc < 0) {
+        iw_log(IW_LOG_ERR, "live \"%s\": video filter error", lv->name);
+        return -1;
+    }
+
+    for (i = 0; i < lv->ntracks; i++) {
+        t = &lv->tracks[i];
+
+        if (t->enc == NULL) {
+            continue;
+        }
+
+        for ( ;; ) {
+            rc = av_buffersink_get_frame(t->sink, lv->filt);
+            if (rc < 0) {
+                break;
+            }
+
+            rc = iw_live_encode(lv, t, lv->filt);
+            av_frame_unref(lv->filt);
+
+            if (rc != 0) {
+                return rc;
+            }
+        }
+
+        if (rc != AVERROR(EAGAIN) && rc != AVERROR_EOF) {
+            iw_log(IW_LOG_ERR, "live \"%s\": video filter error", lv->name);
+            return -1;
+        }
+
+        if (frame == NULL && iw_live_encode(lv, t, NULL) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The renditions, from the first picture: the live profile's rungs that
+ * are not above the source (never upscaling), each scaled by one filter
+ * graph and encoded by libx264 without delay (zerolatency), each a track
+ * packaged like a copied one.
+ */
+
+static int
+iw_live_ladder(iw_live_t *lv, const AVFrame *frame)
+{
+    int                  rc;
+    char                 name[16], list[IW_MAX_RUNGS * 8];
+    size_t               len;
+    unsigned             i, n;
+    iw_enc_video_t       ev;
+    iw_live_track_t     *t;
+    AVCodecParameters   *par;
+    AVFilterContext     *sinks[IW_MAX_RUNGS];
+    iw_ladder_rung_t     rungs[IW_MAX_RUNGS];
+
+    n = iw_ladder(lv->prof, frame->width, frame->height,
+                  frame->sample_aspect_ratio.num,
+                  frame->sample_aspect_ratio.den, rungs);
+
+    if (n == 0 || lv->ntracks + n > IW_LIVE_MAX_TRACKS) {
+        iw_log(IW_LOG_ERR, "live \"%s\": unsupported picture size %dx%d",
+               lv->name, frame->width, frame->height);
+        return -1;
+    }
+
+    rc = iw_enc_ladder_graph(&lv->graph, frame, lv->vst->time_base, lv->fps,
+                             "", rungs, n, &lv->vsrc, sinks);
+    if (rc < 0) {
+        iw_log(IW_LOG_ERR, "live \"%s\": cannot build the video filters",
+               lv->name);
+        return -1;
+    }
+
+    memset(&ev, 0, sizeof(ev));
+    ev.framerate = lv->fps;
+    ev.segment_ms = lv->conf->live_segment_ms;
+    ev.live = 1;
+    ev.color = frame;
+
+    list[0] = '\0';
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        t = &lv->tracks[lv->ntracks++];
+
+        snprintf(name, sizeof(name), "%up", rungs[i].rung);
+
+        if (iw_live_track_init(lv, t, name, 1) != 0) {
+            return -1;
+        }
+
+        t->ist = lv->vst;
+        t->sink = sinks[i];
+        t->rung = rungs[i];
+        t->tb = av_buffersink_get_time_base(t->sink);
+        t->width = rungs[i].width;
+        t->height = rungs[i].height;
+        t->frame_dur = av_rescale(AV_TIME_BASE, lv->fps.den, lv->fps.num);
+
+        ev.width = rungs[i].width;
+        ev.height = rungs[i].height;
+        ev.bitrate = rungs[i].bitrate;
+        ev.maxrate = rungs[i].maxrate;
+        ev.time_base = t->tb;
+
+        rc = iw_enc_x264(lv->prof, &ev, &t->enc);
+
+        if (rc != 0
+            || iw_codec_avc1(t->enc->extradata, t->enc->extradata_size,
+                             t->codecs, sizeof(t->codecs)) != 0)
+        {
+            iw_log(IW_LOG_ERR, "live \"%s\": cannot open libx264 for %s",
+                   lv->name, name);
+            return -1;
+        }
+
+        par = avcodec_parameters_alloc();
+        if (par == NULL) {
+            return -1;
+        }
+
+        avcodec_parameters_from_context(par, t->enc);
+        rc = iw_live_mux_par(lv, t, par);
+        avcodec_parameters_free(&par);
+
+        if (rc != 0) {
+            return -1;
+        }
+
+        len += snprintf(list + len, sizeof(list) - len, "%s%s",
+                        i != 0 ? ", " : "", name);
+    }
+
+    iw_log(IW_LOG_INFO, "live \"%s\": %dx%d video transcoded to %s "
+           "(profile \"%s\")", lv->name, frame->width, frame->height, list,
+           lv->prof->name);
+
+    lv->ladder = 1;
+
+    return 0;
+}
+
+
+/* frame NULL: drain the encoder */
+
+static int
+iw_live_encode(iw_live_t *lv, iw_live_track_t *t, AVFrame *frame)
+{
+    int      rc;
+    int64_t  us, seg;
+
+    if (frame != NULL) {
+        us = av_rescale_q(frame->pts, t->tb, AV_TIME_BASE_Q);
+        seg = (int64_t) lv->conf->live_segment_ms * 1000;
+
+        /*
+         * A keyframe at the first picture at or after each boundary,
+         * counted from the first picture: the rule of the cutter, which
+         * then starts a segment at each of them, the same pictures on
+         * every rendition.
+         */
+
+        if (t->next_kf == INT64_MIN || us >= t->next_kf) {
+            frame->pict_type = AV_PICTURE_TYPE_I;
+
+            if (t->next_kf == INT64_MIN) {
+                t->next_kf = us + seg;
+            }
+
+            while (t->next_kf <= us) {
+                t->next_kf += seg;
+            }
+
+        } else {
+            frame->pict_type = AV_PICTURE_TYPE_NONE;
+        }
+    }
+
+    rc = avcodec_send_frame(t->enc, frame);
+    if (rc < 0 && rc != AVERROR_EOF) {
+        iw_log(IW_LOG_ERR, "live \"%s\": cannot encode %s", lv->name,
+               t->name);
+        return -1;
+    }
+
+    for ( ;; ) {
+        rc = avcodec_receive_packet(t->enc, lv->epkt);
+
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) {
+            return 0;
+        }
+
+        if (rc < 0) {
+            iw_log(IW_LOG_ERR, "live \"%s\": cannot encode %s", lv->name,
+                   t->name);
+            return -1;
+        }
+
+        rc = iw_live_packet(lv, t, lv->epkt);
+        if (rc != 0) {
+            return rc;
+        }
+    }
 }
 
 
@@ -541,7 +1004,7 @@ iw_live_packet(iw_live_t *lv, iw_live_track_t *t, AVPacket *pkt)
 
     /* parts and segments follow decode order: time them by dts */
 
-    us = av_rescale_q(pkt->dts, t->ist->time_base, AV_TIME_BASE_Q);
+    us = av_rescale_q(pkt->dts, t->tb, AV_TIME_BASE_Q);
 
     if (lv->origin == INT64_MIN) {
         lv->origin = us;
@@ -551,11 +1014,11 @@ iw_live_packet(iw_live_t *lv, iw_live_track_t *t, AVPacket *pkt)
     us -= lv->origin;
 
     dur = pkt->duration > 0
-          ? av_rescale_q(pkt->duration, t->ist->time_base, AV_TIME_BASE_Q)
+          ? av_rescale_q(pkt->duration, t->tb, AV_TIME_BASE_Q)
           : t->frame_dur;
 
     if (pkt->duration <= 0) {
-        pkt->duration = av_rescale_q(dur, AV_TIME_BASE_Q, t->ist->time_base);
+        pkt->duration = av_rescale_q(dur, AV_TIME_BASE_Q, t->tb);
     }
 
     key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
@@ -605,8 +1068,8 @@ iw_live_packet(iw_live_t *lv, iw_live_track_t *t, AVPacket *pkt)
 
     /* the muxer sees the stream's own timestamps, shifted to 0 */
 
-    pkt->pts -= av_rescale_q(lv->origin, AV_TIME_BASE_Q, t->ist->time_base);
-    pkt->dts -= av_rescale_q(lv->origin, AV_TIME_BASE_Q, t->ist->time_base);
+    pkt->pts -= av_rescale_q(lv->origin, AV_TIME_BASE_Q, t->tb);
+    pkt->dts -= av_rescale_q(lv->origin, AV_TIME_BASE_Q, t->tb);
 
     rc = iw_seg_mux(&t->mux, pkt);
     if (rc < 0) {
@@ -773,6 +1236,11 @@ iw_live_playlists(iw_live_t *lv, int ended)
     }
 
     if (!lv->master_done) {
+        if (lv->vdec != NULL && !lv->ladder) {
+            /* the renditions are not known before the first picture */
+            return 0;
+        }
+
         for (i = 0; i < lv->ntracks; i++) {
             if (lv->tracks[i].nwin == 0) {
                 return 0;
@@ -794,12 +1262,14 @@ static int
 iw_live_playlist(iw_live_t *lv, iw_live_track_t *t, int ended)
 {
     int                 rc;
-    char               *text, path[PATH_MAX], hint[32], ruri[32];
+    char               *text, path[PATH_MAX], hint[32];
+    char                ruri[IW_LIVE_MAX_TRACKS][32];
     size_t              len, cap;
     unsigned            i, j, n;
     iw_hls_part_t      *parts, *tail;
     iw_live_track_t    *o;
-    iw_hls_report_t     rep;
+    unsigned            k, nrep;
+    iw_hls_report_t     rep[IW_LIVE_MAX_TRACKS];
     iw_hls_segment_t   *segs;
     iw_hls_playlist_t   pl;
 
@@ -860,27 +1330,35 @@ iw_live_playlist(iw_live_t *lv, iw_live_track_t *t, int ended)
              (unsigned long long) t->next_part);
     pl.preload_hint = ended ? NULL : hint;
 
-    /* the other track's last part, so players switch without a reload */
+    /* the other tracks' last parts, so players switch without a reload */
 
-    if (lv->ntracks == 2) {
-        o = &lv->tracks[t == &lv->tracks[0] ? 1 : 0];
+    nrep = 0;
 
-        snprintf(ruri, sizeof(ruri), "../%s/index.m3u8", o->name);
-        rep.uri = ruri;
+    for (k = 0; k < lv->ntracks; k++) {
+        o = &lv->tracks[k];
+
+        if (o == t) {
+            continue;
+        }
+
+        snprintf(ruri[nrep], sizeof(ruri[nrep]), "../%s/index.m3u8",
+                 o->name);
+        rep[nrep].uri = ruri[nrep];
 
         if (o->cur.nparts != 0 && !ended) {
-            rep.last_msn = o->cur.msn;
-            rep.last_part = (int) o->cur.nparts - 1;
-            pl.reports = &rep;
-            pl.nreports = 1;
+            rep[nrep].last_msn = o->cur.msn;
+            rep[nrep].last_part = (int) o->cur.nparts - 1;
+            nrep++;
 
         } else if (o->nwin != 0) {
-            rep.last_msn = o->win[o->nwin - 1].msn;
-            rep.last_part = (int) o->win[o->nwin - 1].nparts - 1;
-            pl.reports = &rep;
-            pl.nreports = 1;
+            rep[nrep].last_msn = o->win[o->nwin - 1].msn;
+            rep[nrep].last_part = (int) o->win[o->nwin - 1].nparts - 1;
+            nrep++;
         }
     }
+
+    pl.reports = nrep != 0 ? rep : NULL;
+    pl.nreports = nrep;
 
     len = iw_hls_media(&pl, 0, text, cap);
     if (len == 0) {
@@ -919,30 +1397,27 @@ done:
 static int
 iw_live_master(iw_live_t *lv)
 {
-    char                path[PATH_MAX], text[4096], codecs[80];
-    size_t              len;
-    unsigned            i, nvars, naudio;
-    AVRational          fr;
-    iw_hls_audio_t      audio;
-    iw_live_track_t    *t, *v, *a;
-    iw_hls_variant_t    var;
-    AVCodecParameters  *par;
+    char               path[PATH_MAX], text[8192];
+    char               codecs[IW_LIVE_MAX_TRACKS][80];
+    char               uris[IW_LIVE_MAX_TRACKS][48];
+    size_t             len;
+    uint64_t           apeak, peak;
+    unsigned           i, nvars;
+    iw_hls_audio_t     audio;
+    iw_live_track_t   *t, *a;
+    iw_hls_variant_t   vars[IW_LIVE_MAX_TRACKS];
 
-    v = NULL;
     a = NULL;
 
     for (i = 0; i < lv->ntracks; i++) {
-        t = &lv->tracks[i];
-        if (t->ist->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) {
-            v = t;
-        } else {
-            a = t;
+        if (!lv->tracks[i].video) {
+            a = &lv->tracks[i];
         }
     }
 
-    memset(&var, 0, sizeof(var));
-    naudio = 0;
-    nvars = 1;
+    memset(vars, 0, sizeof(vars));
+    memset(&audio, 0, sizeof(audio));
+    apeak = a != NULL ? a->peak * 3 / 2 : 0;
 
     if (a != NULL) {
         audio.group = "aud";
@@ -953,31 +1428,56 @@ iw_live_master(iw_live_t *lv)
         audio.uri = "audio/index.m3u8";
     }
 
-    if (v != NULL) {
-        par = v->ist->codecpar;
-        fr = av_guess_frame_rate(lv->ifmt, v->ist, NULL);
+    /* one variant per video track: the copy, or each rendition */
 
-        snprintf(codecs, sizeof(codecs), "%s%s%s", v->codecs,
+    nvars = 0;
+
+    for (i = 0; i < lv->ntracks; i++) {
+        t = &lv->tracks[i];
+
+        if (!t->video) {
+            continue;
+        }
+
+        snprintf(codecs[nvars], sizeof(codecs[nvars]), "%s%s%s", t->codecs,
                  a != NULL ? "," : "", a != NULL ? a->codecs : "");
+        snprintf(uris[nvars], sizeof(uris[nvars]), "%s/index.m3u8",
+                 t->name);
 
         /* measured on the first segment, with room for later peaks */
-        var.bandwidth = (v->peak + (a != NULL ? a->peak : 0)) * 3 / 2;
-        var.width = par->width;
-        var.height = par->height;
-        var.fps_milli = fr.num > 0 && fr.den > 0
-                        ? (unsigned) av_rescale(fr.num, 1000, fr.den) : 0;
-        var.codecs = codecs;
-        var.audio = a != NULL ? "aud" : NULL;
-        var.uri = "video/index.m3u8";
-        naudio = a != NULL;
+        peak = t->peak * 3 / 2;
 
-    } else {
-        var.bandwidth = a->peak * 3 / 2;
-        var.codecs = a->codecs;
-        var.uri = "audio/index.m3u8";
+        if (t->enc != NULL) {
+            /* an encoded rendition keeps to its rung's rates */
+            if (peak < t->rung.maxrate) {
+                peak = t->rung.maxrate;
+            }
+
+            vars[nvars].average = t->rung.bitrate
+                                  + (a != NULL ? a->peak : 0);
+        }
+
+        vars[nvars].bandwidth = peak + apeak;
+        vars[nvars].width = t->width;
+        vars[nvars].height = t->height;
+        vars[nvars].fps_milli = (unsigned) av_rescale(lv->fps.num, 1000,
+                                                      lv->fps.den);
+        vars[nvars].codecs = codecs[nvars];
+        vars[nvars].audio = a != NULL ? "aud" : NULL;
+        vars[nvars].uri = uris[nvars];
+        nvars++;
     }
 
-    len = iw_hls_master(&var, nvars, &audio, naudio, text, sizeof(text));
+    if (nvars == 0) {
+        vars[0].bandwidth = apeak;
+        vars[0].codecs = a->codecs;
+        vars[0].uri = "audio/index.m3u8";
+        nvars = 1;
+        a = NULL;
+    }
+
+    len = iw_hls_master(vars, nvars, &audio, a != NULL ? 1 : 0, text,
+                        sizeof(text));
     if (len == 0) {
         return -1;
     }
@@ -1113,15 +1613,22 @@ iw_live_cleanup(iw_live_t *lv)
 {
     unsigned  i;
 
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < IW_LIVE_MAX_TRACKS; i++) {
         if (lv->tracks[i].opened) {
             iw_seg_close(&lv->tracks[i].mux);
         }
 
         av_bsf_free(&lv->tracks[i].bsf);
+        avcodec_free_context(&lv->tracks[i].enc);
         free(lv->tracks[i].win);
         free(lv->tracks[i].segbuf);
     }
+
+    avfilter_graph_free(&lv->graph);
+    avcodec_free_context(&lv->vdec);
+    av_frame_free(&lv->frame);
+    av_frame_free(&lv->filt);
+    av_packet_free(&lv->epkt);
 
     if (lv->ifmt != NULL) {
         if (lv->ifmt->pb != NULL) {

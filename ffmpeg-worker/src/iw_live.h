@@ -15,6 +15,11 @@
  * Part numbers run across segments, so the preload hint always names
  * the next part. Every file is written by temp + rename; segments that
  * leave the window are deleted with their parts.
+ *
+ * With live_transcode on, the video is decoded and encoded into the
+ * rungs of the live profile that fit the source, keyframes forced at the
+ * segment boundaries on every rendition, each rendition a track of its
+ * own (<name>/<height>p/) with rendition reports of all the others.
  */
 
 

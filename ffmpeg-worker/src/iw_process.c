@@ -8,6 +8,7 @@
 
 #include "iw_process.h"
 #include "iw_backoff.h"
+#include "iw_enc.h"
 #include "iw_files.h"
 #include "iw_live.h"
 #include "iw_log.h"
@@ -18,6 +19,7 @@
 #include "iw_task.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +44,12 @@
 
 /* a job process that dies sooner than this counts as a failed start */
 #define IW_MIN_UPTIME_MS    10000
+
+/*
+ * The metrics file is at most this old while jobs or live streams run,
+ * and this long at most behind a change of the queue
+ */
+#define IW_METRICS_FRESH_MS 1000
 
 
 typedef struct {
@@ -73,7 +81,9 @@ static void iw_reap(iw_conf_t *conf, iw_proc_t *procs, unsigned *nprocs,
     iw_slot_t *slots, int stopping);
 static void iw_signal_procs(iw_proc_t *procs, unsigned nprocs, int signo);
 static void iw_worker_wait(int ifd, unsigned ms, const sigset_t *mask);
-static void iw_metrics_write(const iw_conf_t *conf);
+static int iw_metrics_write(const iw_conf_t *conf);
+static int iw_master_watch(const iw_conf_t *conf);
+static int iw_master_changed(int ifd);
 
 
 volatile int  iw_quit;
@@ -81,18 +91,21 @@ volatile int  iw_terminate;
 
 static volatile int  iw_sigchld;
 static volatile int  iw_sigalrm;
+static volatile int  iw_sigio;
 static volatile int  iw_reconfigure;
 
 static pid_t         iw_master_pid;
+static int           iw_master_ifd = -1;
 
 
 int
 iw_conf_load(iw_conf_t *conf, const iw_options_t *opt, char *err,
     size_t errlen)
 {
-    int      rc;
-    char    *text, msg[512];
-    size_t   len;
+    int             rc;
+    char           *text, *reason, msg[512];
+    size_t          len;
+    unsigned long   line;
 
     iw_conf_init(conf);
 
@@ -107,7 +120,23 @@ iw_conf_load(iw_conf_t *conf, const iw_options_t *opt, char *err,
         free(text);
 
         if (rc != 0) {
-            snprintf(err, errlen, "%s, %s", opt->conf_file, msg);
+            /* "line N: reason" as nginx says it: "reason in file:N" */
+
+            line = 0;
+            reason = msg;
+
+            if (strncmp(msg, "line ", 5) == 0) {
+                line = strtoul(msg + 5, &reason, 10);
+            }
+
+            if (line != 0 && strncmp(reason, ": ", 2) == 0) {
+                snprintf(err, errlen, "%s in %s:%lu", reason + 2,
+                         opt->conf_file, line);
+
+            } else {
+                snprintf(err, errlen, "%s in %s", msg, opt->conf_file);
+            }
+
             return -1;
         }
     }
@@ -141,17 +170,23 @@ iw_conf_load(iw_conf_t *conf, const iw_options_t *opt, char *err,
                  (int) sizeof(conf->live_output) - 8, conf->output);
     }
 
-    return iw_conf_check(conf, err, errlen);
+    if (iw_conf_check(conf, err, errlen) != 0) {
+        return -1;
+    }
+
+    /* what libx264 and the AAC encoder would refuse, refused now */
+
+    return iw_enc_check(conf, opt->conf_file, err, errlen);
 }
 
 
 int
 iw_master_cycle(iw_conf_t *conf, const iw_options_t *opt)
 {
-    int                stopping, lfd;
+    int                stopping, lfd, active;
     char               err[1024];
     pid_t              pid;
-    int64_t            now, next, next_reclaim;
+    int64_t            now, next, next_reclaim, next_metrics, last_metrics;
     sigset_t           blocked, empty;
     unsigned           i, nprocs, nslots, incoming, claimed;
     iw_conf_t         *nconf;
@@ -196,7 +231,12 @@ iw_master_cycle(iw_conf_t *conf, const iw_options_t *opt)
     nprocs = 0;
     nslots = iw_slots(conf, slots, lfd);
 
+    /* changes of the queue wake the master up (SIGIO) */
+    iw_master_ifd = iw_master_watch(conf);
+
     next_reclaim = iw_monotonic_ms() + conf->reclaim_ms;
+    next_metrics = iw_monotonic_ms();
+    last_metrics = INT64_MIN / 2;
     stopping = 0;
 
     iw_log(IW_LOG_NOTICE, "master: started, %u job processes, spool \"%s\", "
@@ -239,9 +279,21 @@ iw_master_cycle(iw_conf_t *conf, const iw_options_t *opt)
                            incoming, claimed);
                 }
 
-                iw_metrics_write(conf);
-
+                next_metrics = now;
                 next_reclaim = now + conf->reclaim_ms;
+            }
+
+            /*
+             * The metrics file: every second while jobs or live streams
+             * run, within a second of a change of the queue, else with
+             * the reclaim scan; never more often than every second.
+             */
+
+            if (now >= next_metrics) {
+                active = iw_metrics_write(conf);
+                last_metrics = now;
+                next_metrics = now + (active > 0 ? IW_METRICS_FRESH_MS
+                                                 : conf->reclaim_ms);
             }
         }
 
@@ -249,9 +301,9 @@ iw_master_cycle(iw_conf_t *conf, const iw_options_t *opt)
             break;
         }
 
-        /* the next timer: a respawn or the reclaim scan */
+        /* the next timer: a respawn, the reclaim scan or the metrics */
 
-        next = next_reclaim;
+        next = next_reclaim < next_metrics ? next_reclaim : next_metrics;
 
         for (i = 0; i < nslots && !stopping; i++) {
             if (slots[i].pid == 0 && slots[i].respawn_at < next) {
@@ -280,6 +332,16 @@ iw_master_cycle(iw_conf_t *conf, const iw_options_t *opt)
         }
 
         iw_sigalrm = 0;
+
+        if (iw_sigio) {
+            iw_sigio = 0;
+
+            if (iw_master_changed(iw_master_ifd)
+                && next_metrics > last_metrics + IW_METRICS_FRESH_MS)
+            {
+                next_metrics = last_metrics + IW_METRICS_FRESH_MS;
+            }
+        }
 
         if ((iw_terminate || iw_quit) && !stopping) {
             stopping = 1;
@@ -354,7 +416,12 @@ iw_master_cycle(iw_conf_t *conf, const iw_options_t *opt)
         (void) unlink(conf->live_socket);
     }
 
-    iw_metrics_write(conf);
+    if (iw_master_ifd != -1) {
+        close(iw_master_ifd);
+        iw_master_ifd = -1;
+    }
+
+    (void) iw_metrics_write(conf);
 
     iw_log(IW_LOG_NOTICE, "master: exiting");
 
@@ -575,7 +642,7 @@ iw_signals_init(sigset_t *blocked)
     unsigned          i;
     struct sigaction  sa;
     int               sigs[] = { SIGCHLD, SIGALRM, SIGTERM, SIGINT, SIGQUIT,
-                                 SIGHUP };
+                                 SIGHUP, SIGIO };
 
     sigemptyset(blocked);
 
@@ -629,6 +696,10 @@ iw_signal_handler(int signo)
 
     case SIGHUP:
         iw_reconfigure = 1;
+        break;
+
+    case SIGIO:
+        iw_sigio = 1;
         break;
     }
 }
@@ -719,6 +790,7 @@ iw_worker_cycle(const iw_conf_t *conf)
         }
     }
 
+    iw_redis_leave(sp.redis);
     iw_redis_close(sp.redis);
     iw_spool_close(&sp);
 
@@ -741,12 +813,19 @@ iw_child_init(void)
     iw_terminate = 0;
     iw_sigchld = 0;
     iw_sigalrm = 0;
+    iw_sigio = 0;
     iw_reconfigure = 0;
+
+    if (iw_master_ifd != -1) {
+        close(iw_master_ifd);
+        iw_master_ifd = -1;
+    }
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_IGN;
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGALRM, &sa, NULL);
+    sigaction(SIGIO, &sa, NULL);
     sa.sa_handler = SIG_DFL;
     sigaction(SIGCHLD, &sa, NULL);
 
@@ -811,7 +890,9 @@ iw_live_cycle(const iw_conf_t *conf, int lfd)
 }
 
 
-static void
+/* returns the jobs and live streams running, -1 when nothing written */
+
+static int
 iw_metrics_write(const iw_conf_t *conf)
 {
     char      text[8192];
@@ -821,7 +902,7 @@ iw_metrics_write(const iw_conf_t *conf)
     if (iw_stats == NULL || conf->metrics[0] == '\0'
         || iw_spool_depth(conf, &incoming, &claimed) != 0)
     {
-        return;
+        return -1;
     }
 
     len = iw_metrics_format(iw_stats, incoming, claimed, conf->workers,
@@ -831,6 +912,74 @@ iw_metrics_write(const iw_conf_t *conf)
         iw_log_errno(IW_LOG_WARN, errno, "cannot write \"%s\"",
                      conf->metrics);
     }
+
+    return (int) (claimed + iw_stats->live_streams);
+}
+
+
+/*
+ * An inotify descriptor on the directories jobs move between that
+ * signals the master (SIGIO) when something arrives or leaves, so the
+ * master stays in sigsuspend() and still sees the queue change; -1
+ * when not available (the metrics then follow reclaim_interval).
+ */
+
+static int
+iw_master_watch(const iw_conf_t *conf)
+{
+    int          fd, n, flags;
+    char         path[PATH_MAX];
+    unsigned     i;
+    const char  *dirs[] = { "incoming", "done", "failed" };
+
+    fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd == -1) {
+        iw_log_errno(IW_LOG_WARN, errno, "master: inotify_init1() failed");
+        return -1;
+    }
+
+    n = 0;
+
+    for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", conf->spool, dirs[i]);
+
+        if (inotify_add_watch(fd, path, IN_MOVED_TO | IN_MOVED_FROM
+                              | IN_CLOSE_WRITE | IN_DELETE) != -1)
+        {
+            n++;
+        }
+    }
+
+    flags = fcntl(fd, F_GETFL);
+
+    if (n == 0 || flags == -1
+        || fcntl(fd, F_SETOWN, getpid()) == -1
+        || fcntl(fd, F_SETFL, flags | O_ASYNC) == -1)
+    {
+        iw_log_errno(IW_LOG_WARN, errno, "master: cannot watch the spool");
+        close(fd);
+        return -1;
+    }
+
+    return fd;
+}
+
+
+/* drains the watch; returns 1 when the queue changed */
+
+static int
+iw_master_changed(int ifd)
+{
+    int   changed;
+    char  buf[4096];
+
+    changed = 0;
+
+    while (ifd != -1 && read(ifd, buf, sizeof(buf)) > 0) {
+        changed = 1;
+    }
+
+    return changed;
 }
 
 

@@ -11,6 +11,8 @@
  *           SIGQUIT          graceful stop: job processes finish theirs
  *           SIGHUP           reload the configuration, replace the job
  *                            processes (the old ones finish gracefully)
+ *           SIGIO            (from inotify on the spool) the queue
+ *                            changed: the metrics file is rewritten
  */
 
 

@@ -26,6 +26,30 @@
 #include <hiredis/hiredis.h>
 
 
+/*
+ * Removes the consumers of a group that hold no pending entry and have
+ * been idle for ARGV[2] ms (only ARGV[3] when not empty), in one step:
+ * checked and removed apart, a consumer could be handed an entry in
+ * between, and XGROUP DELCONSUMER would drop it from the pending list.
+ * Returns name, idle, name, idle, ...
+ */
+#define IW_REDIS_SWEEP                                                        \
+    "local gone = {}\n"                                                       \
+    "local cs = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])\n"        \
+    "if type(cs) ~= 'table' or cs.err then return gone end\n"                \
+    "for _, c in ipairs(cs) do\n"                                             \
+    "  local f = {}\n"                                                        \
+    "  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end\n"                          \
+    "  if f['pending'] == 0 and f['idle'] >= tonumber(ARGV[2])\n"             \
+    "     and (ARGV[3] == '' or ARGV[3] == f['name']) then\n"                 \
+    "    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])\n"  \
+    "    gone[#gone + 1] = f['name']\n"                                       \
+    "    gone[#gone + 1] = f['idle']\n"                                       \
+    "  end\n"                                                                 \
+    "end\n"                                                                   \
+    "return gone\n"
+
+
 struct iw_redis_s {
     redisContext        *c;
     const iw_conf_t     *conf;
@@ -38,6 +62,8 @@ static int iw_redis_entry(iw_spool_t *sp, iw_job_t *job,
     const redisReply *e, int reclaimed, int64_t now);
 static int iw_redis_feed(iw_redis_t *r, const iw_conf_t *conf,
     const char *dir);
+static int iw_redis_sweep(iw_redis_t *r, unsigned idle_ms,
+    const char *only);
 
 
 iw_redis_t *
@@ -112,6 +138,16 @@ iw_redis_connect(const iw_conf_t *conf, const char *consumer)
     freeReplyObject(rep);
 
     return r;
+}
+
+
+void
+iw_redis_leave(iw_redis_t *r)
+{
+    if (r != NULL && iw_redis_sweep(r, 0, r->consumer) > 0) {
+        iw_log(IW_LOG_INFO, "redis: consumer %s left the group",
+               r->consumer);
+    }
 }
 
 
@@ -395,6 +431,7 @@ iw_redis_feed_cycle(const iw_conf_t *conf)
     int              ifd;
     char             dir[PATH_MAX], host[IW_HOST_LEN], name[IW_WORKER_LEN];
     char             buf[4096];
+    int64_t          now, next_sweep;
     sigset_t         blocked, empty;
     unsigned         fails;
     iw_redis_t      *r;
@@ -426,6 +463,7 @@ iw_redis_feed_cycle(const iw_conf_t *conf)
 
     r = NULL;
     fails = 0;
+    next_sweep = 0;
 
     iw_log(IW_LOG_INFO, "redis feeder ready");
 
@@ -439,6 +477,25 @@ iw_redis_feed_cycle(const iw_conf_t *conf)
         if (r != NULL && iw_redis_feed(r, conf, dir) != 0) {
             iw_redis_close(r);
             r = NULL;
+        }
+
+        /*
+         * Consumers of processes that are gone stay in the group, with
+         * every restart more; the feeder of each machine removes those
+         * without pending entries once idle for redis_consumer_idle.
+         */
+
+        now = iw_monotonic_ms();
+
+        if (r != NULL && conf->redis_consumer_idle_ms != 0
+            && now >= next_sweep)
+        {
+            if (iw_redis_sweep(r, conf->redis_consumer_idle_ms, "") < 0) {
+                iw_redis_close(r);
+                r = NULL;
+            }
+
+            next_sweep = now + conf->reclaim_ms;
         }
 
         ts.tv_sec = fails ? 1 : conf->poll_ms / 1000;
@@ -533,6 +590,55 @@ iw_redis_feed(iw_redis_t *r, const iw_conf_t *conf, const char *dir)
     closedir(d);
 
     return rc;
+}
+
+
+/* returns the number of consumers removed, -1: connection lost */
+
+static int
+iw_redis_sweep(iw_redis_t *r, unsigned idle_ms, const char *only)
+{
+    int                n;
+    char               ms[32];
+    size_t             i;
+    redisReply        *rep;
+    const redisReply  *name, *idle;
+
+    snprintf(ms, sizeof(ms), "%u", idle_ms);
+
+    rep = iw_redis_cmd(r, "EVAL %s 1 %s %s %s %s", IW_REDIS_SWEEP,
+                       r->conf->redis_stream, r->conf->redis_group, ms,
+                       only);
+    if (rep == NULL) {
+        return -1;
+    }
+
+    n = 0;
+
+    for (i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements;
+         i += 2)
+    {
+        name = rep->element[i];
+        idle = rep->element[i + 1];
+
+        if (name->type != REDIS_REPLY_STRING
+            || idle->type != REDIS_REPLY_INTEGER)
+        {
+            continue;
+        }
+
+        if (only[0] == '\0') {
+            iw_log(IW_LOG_NOTICE, "redis: removed consumer %s from group "
+                   "%s (no pending entries, idle %lld s)", name->str,
+                   r->conf->redis_group, (long long) idle->integer / 1000);
+        }
+
+        n++;
+    }
+
+    freeReplyObject(rep);
+
+    return n;
 }
 
 

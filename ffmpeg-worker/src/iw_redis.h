@@ -13,7 +13,11 @@
  *     their heartbeat resets the entry's idle time (XCLAIM JUSTID, after
  *     checking with XPENDING that it is still theirs);
  *   - done: XACK; failed: XADD to the dead-letter stream, then XACK;
- *     retry and release: XADD the updated job, then XACK.
+ *     retry and release: XADD the updated job, then XACK;
+ *   - consumers leave the group when their process exits; the feeder
+ *     removes those of processes that died (no pending entries, idle
+ *     for redis_consumer_idle: XINFO CONSUMERS and XGROUP DELCONSUMER
+ *     in one script, so no entry is handed to one being removed).
  *
  * A mirror of the running job stays in claimed/<worker>/ for progress
  * and the local done/ and failed/ records.
@@ -31,6 +35,9 @@
 
 iw_redis_t *iw_redis_connect(const iw_conf_t *conf, const char *consumer);
 void iw_redis_close(iw_redis_t *r);
+
+/* removes this consumer from the group when it holds no entry (exit) */
+void iw_redis_leave(iw_redis_t *r);
 
 /*
  * Takes a job: one of a dead consumer first, else a new one (blocking

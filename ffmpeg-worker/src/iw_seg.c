@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 
 #define IW_SEG_IO_SIZE      65536
@@ -161,14 +162,9 @@ iw_seg_mux(iw_seg_t *s, AVPacket *pkt)
 
 
 int
-iw_seg_finish(iw_seg_t *s)
+iw_seg_end(iw_seg_t *s)
 {
-    int                rc;
-    char              *text;
-    size_t             len, cap;
-    unsigned           i;
-    iw_hls_segment_t  *hs;
-    iw_hls_playlist_t  pl;
+    int  rc;
 
     if (s->cur_packets != 0) {
         rc = iw_seg_cut(s);
@@ -186,6 +182,90 @@ iw_seg_finish(iw_seg_t *s)
         iw_log(IW_LOG_ERR, "no media in \"%s\"", s->dir);
         return AVERROR(EINVAL);
     }
+
+    return 0;
+}
+
+
+int
+iw_seg_merge_last(iw_seg_t *s)
+{
+    int             rc;
+    char            path[PATH_MAX], *prev, *last, *p;
+    size_t          plen, llen;
+    iw_seg_info_t  *a, *b;
+
+    if (s->nsegs < 2) {
+        return 0;
+    }
+
+    a = &s->segs[s->nsegs - 2];
+    b = &s->segs[s->nsegs - 1];
+
+    prev = NULL;
+    last = NULL;
+    rc = AVERROR(ENAMETOOLONG);
+
+    if (snprintf(path, sizeof(path), "%s/%s", s->dir, b->uri)
+        >= (int) sizeof(path))
+    {
+        goto done;
+    }
+
+    /* the files are as long as we wrote them */
+
+    if (iw_file_read(path, b->bytes, &last, &llen) != 0
+        || snprintf(path, sizeof(path), "%s/%s", s->dir, a->uri)
+           >= (int) sizeof(path)
+        || iw_file_read(path, a->bytes, &prev, &plen) != 0)
+    {
+        rc = AVERROR(errno);
+        goto done;
+    }
+
+    /* moof + mdat after moof + mdat: a segment of two fragments */
+
+    p = realloc(prev, plen + llen);
+    if (p == NULL) {
+        rc = AVERROR(ENOMEM);
+        goto done;
+    }
+
+    prev = p;
+    memcpy(prev + plen, last, llen);
+
+    rc = iw_seg_put(s, a->uri, (uint8_t *) prev, plen + llen);
+    if (rc < 0) {
+        goto done;
+    }
+
+    if (snprintf(path, sizeof(path), "%s/%s", s->dir, b->uri)
+        < (int) sizeof(path))
+    {
+        (void) unlink(path);
+    }
+
+    a->bytes += b->bytes;
+    s->nsegs--;
+
+done:
+
+    free(prev);
+    free(last);
+
+    return rc;
+}
+
+
+int
+iw_seg_playlist(iw_seg_t *s)
+{
+    int                rc;
+    char              *text;
+    size_t             len, cap;
+    unsigned           i;
+    iw_hls_segment_t  *hs;
+    iw_hls_playlist_t  pl;
 
     for (i = 0; i + 1 < s->nsegs; i++) {
         s->segs[i].duration = s->segs[i + 1].start - s->segs[i].start;

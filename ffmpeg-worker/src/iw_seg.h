@@ -76,8 +76,17 @@ int iw_seg_mux(iw_seg_t *s, AVPacket *pkt);
  */
 int iw_seg_fragment(iw_seg_t *s, const uint8_t **data, size_t *len);
 
-/* cuts the last segment and writes index.m3u8 (VOD) */
-int iw_seg_finish(iw_seg_t *s);
+/* cuts the last segment and ends the muxer (VOD) */
+int iw_seg_end(iw_seg_t *s);
+
+/*
+ * Appends the last segment to the one before it (one segment of two
+ * fragments) and removes its file; for a sliver at the end (VOD).
+ */
+int iw_seg_merge_last(iw_seg_t *s);
+
+/* writes index.m3u8 of the segments (VOD) */
+int iw_seg_playlist(iw_seg_t *s);
 
 void iw_seg_close(iw_seg_t *s);
 

@@ -5,6 +5,7 @@
 
 
 #include "iw_vod.h"
+#include "iw_enc.h"
 #include "iw_files.h"
 #include "iw_hls.h"
 #include "iw_ladder.h"
@@ -100,6 +101,7 @@ static int iw_vod_encode(iw_vod_t *v, iw_vod_out_t *out, AVFrame *frame);
 static int iw_vod_copy(iw_vod_t *v, iw_vod_out_t *out, AVStream *st,
     AVPacket *pkt);
 static int iw_vod_flush(iw_vod_t *v);
+static int iw_vod_tail(iw_vod_t *v);
 static int iw_vod_master(iw_vod_t *v);
 static int iw_vod_out_open(iw_vod_t *v, iw_vod_out_t *out,
     const AVCodecParameters *par, AVRational tb);
@@ -558,18 +560,15 @@ static int
 iw_vod_video_init(iw_vod_t *v, const AVFrame *frame)
 {
     int                  rc, w, h;
-    char                 args[512], *desc, name[16];
-    size_t               sdsize, len;
+    size_t               sdsize;
     uint8_t             *sd;
     unsigned             i, rot, n;
     const char          *turn;
     AVRational           tb;
     iw_vod_out_t        *out;
-    AVDictionary        *opts;
-    AVFilterInOut       *inputs, *outputs, *io, *last;
-    const AVCodec       *codec;
     AVCodecContext      *enc;
-    const AVFilter      *fsrc, *fsink;
+    iw_enc_video_t       ev;
+    AVFilterContext     *sinks[IW_MAX_RUNGS];
     iw_ladder_rung_t     rungs[IW_MAX_RUNGS];
     AVCodecParameters   *par;
     const iw_profile_t  *prof;
@@ -599,169 +598,52 @@ iw_vod_video_init(iw_vod_t *v, const AVFrame *frame)
     iw_log(IW_LOG_INFO, "video %dx%d rotated %u, %d/%d fps: %u rendition(s)",
            frame->width, frame->height, rot, v->fps.num, v->fps.den, n);
 
-    v->vgraph = avfilter_graph_alloc();
-    if (v->vgraph == NULL) {
-        return iw_vod_fail(v, 0, AVERROR(ENOMEM), "out of memory");
-    }
-
-    fsrc = avfilter_get_by_name("buffer");
-    fsink = avfilter_get_by_name("buffersink");
-
-    snprintf(args, sizeof(args),
-             "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:"
-             "pixel_aspect=%d/%d:frame_rate=%d/%d",
-             frame->width, frame->height, frame->format,
-             v->vst->time_base.num, v->vst->time_base.den,
-             frame->sample_aspect_ratio.num > 0
-             ? frame->sample_aspect_ratio.num : 1,
-             frame->sample_aspect_ratio.den > 0
-             ? frame->sample_aspect_ratio.den : 1,
-             v->fps.num, v->fps.den);
-
-    rc = avfilter_graph_create_filter(&v->vsrc, fsrc, "in", args, NULL,
-                                      v->vgraph);
-    if (rc < 0) {
-        return iw_vod_fail(v, 0, rc, "cannot create the video source");
-    }
-
     /* in -> [rotate] -> split -> scale per rung -> sink per rung */
-
-    len = 256 + n * 128;
-    desc = malloc(len);
-    if (desc == NULL) {
-        return iw_vod_fail(v, 0, AVERROR(ENOMEM), "out of memory");
-    }
 
     turn = rot == 90 ? "transpose=clock,"
            : rot == 180 ? "hflip,vflip,"
            : rot == 270 ? "transpose=cclock," : "";
 
-    rc = snprintf(desc, len, "[in]%ssplit=%u", turn, n);
-
-    for (i = 0; i < n; i++) {
-        rc += snprintf(desc + rc, len - rc, "[s%u]", i);
-    }
-
-    for (i = 0; i < n; i++) {
-        rc += snprintf(desc + rc, len - rc,
-                       ";[s%u]scale=%u:%u:flags=bicubic,setsar=1,"
-                       "format=yuv420p[out%u]", i, rungs[i].width,
-                       rungs[i].height, i);
-    }
-
-    outputs = avfilter_inout_alloc();
-    inputs = NULL;
-    last = NULL;
-
-    if (outputs == NULL) {
-        free(desc);
-        return iw_vod_fail(v, 0, AVERROR(ENOMEM), "out of memory");
-    }
-
-    outputs->name = av_strdup("in");
-    outputs->filter_ctx = v->vsrc;
-    outputs->pad_idx = 0;
-    outputs->next = NULL;
-
     for (i = 0; i < n; i++) {
         out = &v->video[i];
         out->rung = rungs[i];
         snprintf(out->name, sizeof(out->name), "%up", rungs[i].rung);
-        snprintf(name, sizeof(name), "out%u", i);
-
-        rc = avfilter_graph_create_filter(&out->sink, fsink, name, NULL,
-                                          NULL, v->vgraph);
-        if (rc < 0) {
-            break;
-        }
-
-        io = avfilter_inout_alloc();
-        if (io == NULL) {
-            rc = AVERROR(ENOMEM);
-            break;
-        }
-
-        io->name = av_strdup(name);
-        io->filter_ctx = out->sink;
-        io->pad_idx = 0;
-        io->next = NULL;
-
-        if (last == NULL) {
-            inputs = io;
-        } else {
-            last->next = io;
-        }
-
-        last = io;
     }
 
     v->nvideo = n;
 
-    if (rc >= 0) {
-        rc = avfilter_graph_parse_ptr(v->vgraph, desc, &inputs, &outputs,
-                                      NULL);
-    }
-
-    free(desc);
-    avfilter_inout_free(&inputs);
-    avfilter_inout_free(&outputs);
-
-    if (rc >= 0) {
-        rc = avfilter_graph_config(v->vgraph, NULL);
-    }
-
+    rc = iw_enc_ladder_graph(&v->vgraph, frame, v->vst->time_base, v->fps,
+                             turn, rungs, n, &v->vsrc, sinks);
     if (rc < 0) {
         return iw_vod_fail(v, 0, rc, "cannot build the video filters");
     }
 
-    codec = avcodec_find_encoder_by_name("libx264");
-    if (codec == NULL) {
-        return iw_vod_fail(v, 0, 0, "libavcodec has no libx264");
+    for (i = 0; i < n; i++) {
+        v->video[i].sink = sinks[i];
     }
+
+    memset(&ev, 0, sizeof(ev));
+    ev.framerate = v->fps;
+    ev.segment_ms = prof->segment_ms;
+    ev.color = frame;
 
     for (i = 0; i < n; i++) {
         out = &v->video[i];
         tb = av_buffersink_get_time_base(out->sink);
 
-        enc = avcodec_alloc_context3(codec);
-        if (enc == NULL) {
-            return iw_vod_fail(v, 0, AVERROR(ENOMEM), "out of memory");
-        }
+        ev.width = out->rung.width;
+        ev.height = out->rung.height;
+        ev.bitrate = out->rung.bitrate;
+        ev.maxrate = out->rung.maxrate;
+        ev.time_base = tb;
 
-        out->enc = enc;
-
-        enc->width = out->rung.width;
-        enc->height = out->rung.height;
-        enc->pix_fmt = AV_PIX_FMT_YUV420P;
-        enc->sample_aspect_ratio = av_make_q(1, 1);
-        enc->time_base = tb;
-        enc->framerate = v->fps;
-        enc->bit_rate = out->rung.bitrate;
-        enc->rc_max_rate = out->rung.maxrate;
-        enc->rc_buffer_size = out->rung.maxrate * 2;
-        enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-        enc->thread_count = 0;
-        enc->color_range = frame->color_range;
-        enc->color_primaries = frame->color_primaries;
-        enc->color_trc = frame->color_trc;
-        enc->colorspace = frame->colorspace;
-
-        /* keyframes come where we force them: at segment boundaries */
-        enc->gop_size = 2 * (int) ((int64_t) prof->segment_ms * v->fps.num
-                                   / v->fps.den / 1000 + 1);
-
-        opts = NULL;
-        av_dict_set(&opts, "preset", prof->preset, 0);
-        av_dict_set(&opts, "forced-idr", "1", 0);
-        av_dict_set(&opts, "x264-params", "scenecut=0:open-gop=0", 0);
-
-        rc = avcodec_open2(enc, codec, &opts);
-        av_dict_free(&opts);
-
-        if (rc < 0) {
+        rc = iw_enc_x264(prof, &ev, &out->enc);
+        if (rc != 0) {
             return iw_vod_fail(v, 0, rc, "cannot open libx264 for %s",
                                out->name);
         }
+
+        enc = out->enc;
 
         if (iw_codec_avc1(enc->extradata, enc->extradata_size, out->codecs,
                           sizeof(out->codecs)) != 0)
@@ -804,7 +686,6 @@ iw_vod_audio_init(iw_vod_t *v, const AVFrame *frame)
     iw_vod_out_t        *out;
     AVChannelLayout      in_layout;
     AVFilterInOut       *inputs, *outputs;
-    const AVCodec       *codec;
     AVCodecContext      *enc;
     AVCodecParameters   *par;
     const iw_profile_t  *prof;
@@ -813,6 +694,9 @@ iw_vod_audio_init(iw_vod_t *v, const AVFrame *frame)
     out = &v->audio;
 
     snprintf(out->name, sizeof(out->name), "audio");
+
+    /* av_channel_layout_copy() uninits its destination first */
+    memset(&in_layout, 0, sizeof(AVChannelLayout));
 
     if (frame->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
         av_channel_layout_default(&in_layout, frame->ch_layout.nb_channels);
@@ -890,31 +774,14 @@ iw_vod_audio_init(iw_vod_t *v, const AVFrame *frame)
         return iw_vod_fail(v, 0, rc, "cannot build the audio filters");
     }
 
-    codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
-    if (codec == NULL) {
-        return iw_vod_fail(v, 0, 0, "libavcodec has no AAC encoder");
-    }
-
-    enc = avcodec_alloc_context3(codec);
-    if (enc == NULL) {
-        return iw_vod_fail(v, 0, AVERROR(ENOMEM), "out of memory");
-    }
-
-    out->enc = enc;
-
     tb = av_buffersink_get_time_base(out->sink);
 
-    enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
-    enc->sample_rate = prof->audio_rate;
-    av_channel_layout_default(&enc->ch_layout, prof->audio_channels);
-    enc->bit_rate = prof->audio_bitrate;
-    enc->time_base = tb;
-    enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-
-    rc = avcodec_open2(enc, codec, NULL);
-    if (rc < 0) {
+    rc = iw_enc_aac(prof, tb, &out->enc);
+    if (rc != 0) {
         return iw_vod_fail(v, 0, rc, "cannot open the AAC encoder");
     }
+
+    enc = out->enc;
 
     av_buffersink_set_frame_size(out->sink, enc->frame_size);
 
@@ -1310,7 +1177,7 @@ iw_vod_flush(iw_vod_t *v)
     }
 
     for (i = 0; i < v->nvideo; i++) {
-        rc = iw_seg_finish(&v->video[i].seg);
+        rc = iw_seg_end(&v->video[i].seg);
         if (rc < 0) {
             return iw_vod_fail(v, 0, rc, "cannot finish %s",
                                v->video[i].name);
@@ -1318,9 +1185,87 @@ iw_vod_flush(iw_vod_t *v)
     }
 
     if (v->audio.open) {
-        rc = iw_seg_finish(&v->audio.seg);
+        rc = iw_seg_end(&v->audio.seg);
         if (rc < 0) {
             return iw_vod_fail(v, 0, rc, "cannot finish the audio");
+        }
+    }
+
+    rc = iw_vod_tail(v);
+    if (rc != IW_VOD_OK) {
+        return rc;
+    }
+
+    for (i = 0; i < v->nvideo; i++) {
+        rc = iw_seg_playlist(&v->video[i].seg);
+        if (rc < 0) {
+            return iw_vod_fail(v, 0, rc, "cannot finish %s",
+                               v->video[i].name);
+        }
+    }
+
+    if (v->audio.open) {
+        rc = iw_seg_playlist(&v->audio.seg);
+        if (rc < 0) {
+            return iw_vod_fail(v, 0, rc, "cannot finish the audio");
+        }
+    }
+
+    return IW_VOD_OK;
+}
+
+
+/*
+ * A sliver past the last segment boundary (the audio running a few
+ * milliseconds past the video's last segment, usually: AAC frames do not
+ * end where video frames do) joins the segment before it instead of
+ * becoming a segment of its own, in every track that has it.
+ */
+
+static int
+iw_vod_tail(iw_vod_t *v)
+{
+    int                rc;
+    unsigned           i, n, merge[IW_MAX_RUNGS + 1];
+    iw_seg_t          *segs[IW_MAX_RUNGS + 1];
+    iw_ladder_tail_t   tails[IW_MAX_RUNGS + 1];
+
+    memset(tails, 0, sizeof(tails));
+    n = 0;
+
+    for (i = 0; i < v->nvideo; i++) {
+        segs[n++] = &v->video[i].seg;
+    }
+
+    if (v->audio.open) {
+        segs[n++] = &v->audio.seg;
+    }
+
+    for (i = 0; i < n; i++) {
+        tails[i].nsegs = segs[i]->nsegs;
+        tails[i].last_start = segs[i]->nsegs != 0
+                              ? segs[i]->segs[segs[i]->nsegs - 1].start : 0;
+        tails[i].end = segs[i]->end;
+    }
+
+    if (iw_ladder_tail(tails, n, (int64_t) v->job->prof->segment_ms * 100,
+                       merge) == 0)
+    {
+        return IW_VOD_OK;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (!merge[i]) {
+            continue;
+        }
+
+        iw_log(IW_LOG_INFO, "%s: the last %lld us join the segment before",
+               i < v->nvideo ? v->video[i].name : "audio",
+               (long long) (tails[i].end - tails[i].last_start));
+
+        rc = iw_seg_merge_last(segs[i]);
+        if (rc < 0) {
+            return iw_vod_fail(v, 0, rc, "cannot merge the last segment");
         }
     }
 

@@ -52,3 +52,11 @@ def worker(tmp_path):
     for w in made:
         if w.proc is not None:
             w.stop()
+    # a sanitizer build (INGEST_WORKER_BIN) fails the test on any report
+    reports = {}
+    for w in made:
+        reports.update(w.sanitizer_reports())
+    if reports:
+        pytest.fail("sanitizer reports of the worker:\n" + "\n".join(
+            "== %s\n%s" % (n, t[:6000]) for n, t in reports.items()),
+            pytrace=False)

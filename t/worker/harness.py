@@ -23,7 +23,11 @@ import m3u8
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_DIR = ROOT / "ffmpeg-worker"
-BIN = WORKER_DIR / "build" / "ingest-worker"
+# INGEST_WORKER_BIN: run the tests against another build of the daemon
+# (make worker-asan: ffmpeg-worker/build-asan/ingest-worker), used as it
+# is, not rebuilt. Sanitizer reports go to <worker base>/san.<pid>.
+BIN = Path(os.environ.get("INGEST_WORKER_BIN",
+                          str(WORKER_DIR / "build" / "ingest-worker")))
 
 WAIT = 180
 
@@ -33,8 +37,23 @@ class HarnessError(Exception):
 
 
 def build():
+    if "INGEST_WORKER_BIN" in os.environ:
+        if not BIN.exists():
+            raise HarnessError("INGEST_WORKER_BIN: %s does not exist" % BIN)
+        return BIN
     subprocess.run(["make", "-s", "-C", str(WORKER_DIR)], check=True)
     return BIN
+
+
+def sanitizer_env(base):
+    """ASan/UBSan reports of the daemon and its children into files
+    (harmless for a build without sanitizers)"""
+    env = dict(os.environ)
+    for var, opts in (("ASAN_OPTIONS", "detect_leaks=1"),
+                      ("UBSAN_OPTIONS", "print_stacktrace=1")):
+        env[var] = ":".join(o for o in (
+            opts, "log_path=%s/san" % base, os.environ.get(var)) if o)
+    return env
 
 
 def ffmpeg(*args):
@@ -94,6 +113,12 @@ class Clips:
 
     def _small(self):
         return self._av(self.base / "small.mp4", "640x360", 4,
+                        ["-c:v", "libx264", "-preset", "ultrafast",
+                         "-pix_fmt", "yuv420p"], ["-c:a", "aac"])
+
+    def _tail(self):
+        # half a segment past the last whole one
+        return self._av(self.base / "tail.mp4", "640x360", 4.5,
                         ["-c:v", "libx264", "-preset", "ultrafast",
                          "-pix_fmt", "yuv420p"], ["-c:a", "aac"])
 
@@ -192,7 +217,7 @@ class Worker:
             [str(BIN), "-f", "-c", str(self.conf), "-p", str(self.spool),
              "-o", str(self.output), *args],
             stdin=subprocess.DEVNULL, stdout=self.logfile,
-            stderr=self.logfile)
+            stderr=self.logfile, env=sanitizer_env(self.base))
         wait_for(lambda: self.log().count("ready") >= 1 or
                  self.proc.poll() is not None, "the first job process")
         if self.proc.poll() is not None:
@@ -222,6 +247,11 @@ class Worker:
             return self.logpath.read_text(errors="replace")
         except FileNotFoundError:
             return ""
+
+    def sanitizer_reports(self):
+        """{file name: text} of the ASan/UBSan reports of this daemon"""
+        return {p.name: p.read_text(errors="replace")
+                for p in sorted(self.base.glob("san.*"))}
 
     def all_children(self):
         out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],

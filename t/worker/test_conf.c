@@ -96,7 +96,6 @@ test_defaults(void)
     CHECK_INT(p->audio_rate, 48000);
     CHECK_INT(p->audio_channels, 2);
     CHECK(p->segment_ms >= 2000 && p->segment_ms <= 6000);
-    CHECK(p->part_ms >= 200 && p->part_ms <= 400);
 
     CHECK(iw_conf_profile(&conf, "nope") == NULL);
 }
@@ -117,7 +116,7 @@ test_parse(void)
                     "poll_interval 250ms;\n"
                     "profile fast {\n"
                     "    preset ultrafast;\n"
-                    "    segment_duration 2s; part_duration 250ms;\n"
+                    "    segment_duration 2s;\n"
                     "    rung 720 2M 3M;\n"
                     "    rung 240 300k 400k;\n"
                     "    audio_bitrate 96k; audio_channels 1;\n"
@@ -151,7 +150,6 @@ test_parse(void)
 
     CHECK(strcmp(p->preset, "ultrafast") == 0);
     CHECK_INT(p->segment_ms, 2000);
-    CHECK_INT(p->part_ms, 250);
     CHECK_INT(p->nrungs, 2);
     CHECK_INT(p->rungs[0].height, 240);
     CHECK_INT(p->rungs[0].bitrate, 300000);
@@ -171,6 +169,50 @@ test_parse(void)
 
     CHECK_INT(parse("", err, sizeof(err)), 0);
     CHECK_INT(parse("\n\n  # nothing\n", err, sizeof(err)), 0);
+
+    /*
+     * x264 settings are kept as given (libx264 judges them in "-t"),
+     * with the lines they came from for its verdict
+     */
+
+    p = iw_conf_profile(&conf, "default");
+    CHECK(p != NULL && p->tune[0] == '\0' && p->h264_profile[0] == '\0');
+    CHECK(p != NULL && p->lines.block == 0 && p->rungs[0].line == 0);
+
+    CHECK_INT(parse("workers 1;\n"
+                    "profile x {\n"
+                    "    preset slow;\n"
+                    "    tune film; h264_profile main;\n"
+                    "    rung 480 1M 2M;\n"
+                    "    rung 240 300k 400k;\n"
+                    "    audio_rate 44100;\n"
+                    "    audio_bitrate 64k; audio_channels 1;\n"
+                    "}\n", err, sizeof(err)), 0);
+    p = iw_conf_profile(&conf, "x");
+    CHECK(p != NULL);
+    if (p == NULL) {
+        return;
+    }
+
+    CHECK(strcmp(p->tune, "film") == 0);
+    CHECK(strcmp(p->h264_profile, "main") == 0);
+    CHECK_INT(p->lines.block, 2);
+    CHECK_INT(p->lines.preset, 3);
+    CHECK_INT(p->lines.tune, 4);
+    CHECK_INT(p->lines.h264_profile, 4);
+    CHECK_INT(p->lines.audio_rate, 7);
+    CHECK_INT(p->lines.audio_bitrate, 8);
+    CHECK_INT(p->lines.audio_channels, 8);
+
+    /* sorted by height, each rung keeps its own line */
+    CHECK_INT(p->rungs[0].height, 240);
+    CHECK_INT(p->rungs[0].line, 6);
+    CHECK_INT(p->rungs[1].line, 5);
+
+    CHECK_INT(parse("profile x { tune film; tune off; }", err, sizeof(err)),
+              0);
+    p = iw_conf_profile(&conf, "x");
+    CHECK(p != NULL && p->tune[0] == '\0');
 }
 
 
@@ -207,9 +249,27 @@ test_errors(void)
     CHECK(strstr(err, "two rungs of 720p") != NULL);
     CHECK_INT(parse("profile a { segment_duration 100ms; }", err,
                     sizeof(err)), -1);
-    CHECK_INT(parse("profile a { segment_duration 1s; part_duration 2s; }",
+
+    /* live parts are one setting for all streams, not a profile's */
+    CHECK_INT(parse("workers 1;\nprofile a {\n  part_duration 300ms;\n}",
                     err, sizeof(err)), -1);
+    CHECK(strstr(err, "line 3: \"part_duration\" is not a profile "
+                 "directive") != NULL);
+    CHECK(strstr(err, "\"live_part_duration\"") != NULL);
     CHECK_INT(parse("profile a { audio_channels 6; }", err, sizeof(err)),
+              -1);
+
+    /* rates x264 cannot hold (whole kbit/s, a VBV of 2 x maxrate) */
+    CHECK_INT(parse("profile a { rung 360 15k 20k; }", err, sizeof(err)),
+              -1);
+    CHECK_INT(parse("profile a { rung 360 16k 16k; }", err, sizeof(err)),
+              0);
+    CHECK_INT(parse("profile a { rung 360 1M 1001M; }", err, sizeof(err)),
+              -1);
+    CHECK_INT(parse("profile a { rung 360 1M 1000M; }", err, sizeof(err)),
+              0);
+    CHECK_INT(parse("profile a { tune; }", err, sizeof(err)), -1);
+    CHECK_INT(parse("profile a { h264_profile \"\"; }", err, sizeof(err)),
               -1);
     CHECK_INT(parse("profile a { unknown 1; }", err, sizeof(err)), -1);
     CHECK_INT(parse("output \"/unterminated;", err, sizeof(err)), -1);
@@ -264,6 +324,26 @@ test_live(void)
     CHECK_INT(parse("live_socket relative.sock;", err, sizeof(err)), 0);
     CHECK_INT(iw_conf_check(&conf, err, sizeof(err)), -1);
 
+    /* the live ladder: off, the default profile's rungs when on */
+
+    iw_conf_init(&conf);
+    CHECK_INT(conf.live_transcode, 0);
+    CHECK(strcmp(conf.live_profile, "default") == 0);
+
+    CHECK_INT(parse("live_transcode on;\nlive_profile hd;\n"
+                    "profile hd { rung 720 2M 3M; }\n", err, sizeof(err)),
+              0);
+    CHECK_INT(conf.live_transcode, 1);
+    CHECK(strcmp(conf.live_profile, "hd") == 0);
+    CHECK_INT(conf.live_transcode_line, 1);
+    CHECK_INT(conf.live_profile_line, 2);
+
+    CHECK_INT(parse("live_transcode on;\n\nlive_profile nope;\n", err,
+                    sizeof(err)), -1);
+    CHECK(strcmp(err, "line 3: \"live_profile\" names no profile: "
+                 "\"nope\"") == 0);
+    CHECK_INT(parse("live_transcode maybe;", err, sizeof(err)), -1);
+
     CHECK_INT(parse("live_segment_duration 1s; live_part_duration 600ms;",
                     err, sizeof(err)), 0);
     CHECK_INT(iw_conf_check(&conf, err, sizeof(err)), -1);
@@ -292,6 +372,14 @@ test_live(void)
     CHECK_INT(conf.webhook_attempts, 3);
     CHECK_INT(conf.webhook_timeout_ms, 2000);
     CHECK(strcmp(conf.metrics, "off") == 0);
+
+    iw_conf_init(&conf);
+    CHECK_INT(conf.redis_consumer_idle_ms, 3600000);
+    CHECK_INT(parse("redis_consumer_idle 90s;", err, sizeof(err)), 0);
+    CHECK_INT(conf.redis_consumer_idle_ms, 90000);
+    CHECK_INT(parse("redis_consumer_idle off;", err, sizeof(err)), 0);
+    CHECK_INT(conf.redis_consumer_idle_ms, 0);
+    CHECK_INT(parse("redis_consumer_idle 0;", err, sizeof(err)), -1);
 
     CHECK_INT(parse("queue kafka;", err, sizeof(err)), -1);
     CHECK_INT(parse("webhook_url ftp://h/x;", err, sizeof(err)), -1);

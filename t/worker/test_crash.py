@@ -152,8 +152,14 @@ def test_reclaim_by_lease_on_other_hosts(worker, clips):
     assert w.wait_final("stale") == "done"
 
     # two more reclaim scans, and the fresh claim is still its owner's
+    # (which renews it, as its heartbeat would: a slow machine must not
+    # let the 5 s lease run out while we wait)
+    def scans():
+        os.utime(fresh / "fresh.json")
+        return w.log().count("queue depth") >= n + 2
+
     n = w.log().count("queue depth")
-    wait_for(lambda: w.log().count("queue depth") >= n + 2, "two scans")
+    wait_for(scans, "two scans")
     assert w.state("fresh") == "claimed"
     assert "lost its lease" in w.log()
     w.stop()

@@ -16,6 +16,7 @@ static void test_small(void);
 static void test_fit(void);
 static void test_rotation(void);
 static void test_codecs(void);
+static void test_tail(void);
 static void test_main(void);
 
 
@@ -187,6 +188,50 @@ test_codecs(void)
 
 
 static void
+test_tail(void)
+{
+    unsigned          m[4];
+    iw_ladder_tail_t  t[4];
+
+    /* 4 s of video in 1 s segments, the AAC 6 ms longer: a sliver */
+    t[0] = (iw_ladder_tail_t) { 4, 3000000, 4000000 };
+    t[1] = (iw_ladder_tail_t) { 5, 4010667, 4017063 };
+    CHECK_INT(iw_ladder_tail(t, 2, 100000, m), 1);
+    CHECK(m[0] == 0 && m[1] == 1);
+
+    /* every rung the same, the audio the same: merged together */
+    t[0] = (iw_ladder_tail_t) { 5, 4000000, 4033333 };
+    t[1] = (iw_ladder_tail_t) { 5, 4000000, 4033333 };
+    t[2] = (iw_ladder_tail_t) { 5, 4000000, 4033333 };
+    t[3] = (iw_ladder_tail_t) { 5, 4010667, 4053333 };
+    CHECK_INT(iw_ladder_tail(t, 4, 100000, m), 4);
+    CHECK(m[0] && m[1] && m[2] && m[3]);
+
+    /* measured from the earliest last start to the latest end */
+    t[3] = (iw_ladder_tail_t) { 5, 4010667, 4100000 };
+    CHECK_INT(iw_ladder_tail(t, 4, 100000, m), 0);
+    CHECK(!m[0] && !m[1] && !m[2] && !m[3]);
+
+    /* a real last segment stays */
+    t[0] = (iw_ladder_tail_t) { 5, 4000000, 4500000 };
+    t[1] = (iw_ladder_tail_t) { 5, 4010667, 4517063 };
+    CHECK_INT(iw_ladder_tail(t, 2, 100000, m), 0);
+
+    /* the threshold is exclusive */
+    t[0] = (iw_ladder_tail_t) { 3, 2000000, 2100000 };
+    CHECK_INT(iw_ladder_tail(t, 1, 100000, m), 0);
+    CHECK_INT(iw_ladder_tail(t, 1, 100001, m), 1);
+    CHECK_INT(m[0], 1);
+
+    /* one segment has nothing to join */
+    t[0] = (iw_ladder_tail_t) { 1, 0, 5000 };
+    t[1] = (iw_ladder_tail_t) { 1, 0, 6000 };
+    CHECK_INT(iw_ladder_tail(t, 2, 100000, m), 0);
+    CHECK_INT(iw_ladder_tail(t, 0, 100000, m), 0);
+}
+
+
+static void
 test_main(void)
 {
     test_ladder();
@@ -194,6 +239,7 @@ test_main(void)
     test_fit();
     test_rotation();
     test_codecs();
+    test_tail();
 }
 
 

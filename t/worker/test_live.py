@@ -11,6 +11,7 @@ import subprocess
 import threading
 
 import m3u8
+import pytest
 
 from harness import TEST_CONF, ffprobe_json, segment_packets, wait_for
 
@@ -21,14 +22,14 @@ PART_TARGET = 0.334
 class Feeder:
     """ffmpeg -f mpegts into the socket, behind a header line."""
 
-    def __init__(self, path, name, seconds, header=None):
+    def __init__(self, path, name, seconds, header=None, size="320x180"):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(str(path))
         self.sock.sendall(header if header is not None
                           else b"stream " + name.encode() + b"\n")
         self.proc = subprocess.Popen(
             ["ffmpeg", "-nostdin", "-v", "error", "-re",
-             "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30",
+             "-f", "lavfi", "-i", "testsrc2=size=%s:rate=30" % size,
              "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
              "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast",
              "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p",
@@ -56,13 +57,13 @@ class Feeder:
         self.thread.join(120)
 
 
-def live_worker(worker, tmp_path, window=4):
+def live_worker(worker, tmp_path, window=4, extra=""):
     sock = tmp_path / "live.sock"
     out = tmp_path / "live"
     conf = TEST_CONF.format(workers=1, max_attempts=3) + (
         "live_socket %s;\nlive_output %s;\nlive_window %d;\n"
         "live_segment_duration 1s;\nlive_part_duration 334ms;\n"
-        % (sock, out, window))
+        % (sock, out, window)) + extra
     w = worker(conf=conf).start()
     wait_for(lambda: "live process ready" in w.log(), "the live process")
     return w, sock, out
@@ -196,4 +197,110 @@ def test_live_header_and_single_publisher(worker, tmp_path):
     wait_for(lambda: "already being published" in w.log(), "the refusal")
     first.join()
     wait_for(lambda: 'live "dup": ended' in w.log(), "the end")
+    assert w.stop() == 0
+
+
+LADDER = """
+live_transcode on;
+live_profile live;
+
+profile live {
+    preset ultrafast;
+    rung 360 600k 800k;
+    rung 720 2M 3M;
+    rung 1080 4M 6M;
+}
+"""
+
+SIZES = {360: (640, 360), 720: (1280, 720), 1080: (1920, 1080)}
+
+
+@pytest.mark.parametrize("source,rungs", [
+    ("1920x1080", [360, 720, 1080]),
+    ("1280x720", [360, 720]),            # never upscaled to 1080p
+])
+def test_live_transcode_ladder(worker, tmp_path, source, rungs):
+    w, sock, out = live_worker(worker, tmp_path, extra=LADDER)
+    feed = Feeder(sock, "abr", 5, size=source)
+    names = ["%dp" % r for r in rungs]
+    top = out / "abr" / names[-1]
+
+    # while live: every rendition has parts, a hint, and reports of the
+    # others (the other renditions and the audio)
+    def live_state():
+        try:
+            text = (top / "index.m3u8").read_text()
+        except FileNotFoundError:
+            return None
+        pl = m3u8.loads(text)
+        if sum(1 for s in pl.segments if s.uri) >= 2 and pl.preload_hint:
+            return text
+        return None
+
+    pl = check_live_playlist(wait_for(live_state, "a live playlist"),
+                             ended=False)
+    others = sorted("../%s/index.m3u8" % n for n in names[:-1] + ["audio"])
+    assert sorted(r.uri for r in pl.rendition_reports) == others
+
+    feed.join()
+    assert feed.error is None
+    wait_for(lambda: 'live "abr": ended' in w.log(), "the end")
+    assert 'live "abr": %s video transcoded to %s (profile "live")' % (
+        source, ", ".join(names)) in w.log()
+
+    # the master lists the ladder's renditions, smallest first
+    m = m3u8.load(str(out / "abr" / "master.m3u8"))
+    assert [p.uri for p in m.playlists] == \
+        ["%s/index.m3u8" % n for n in names]
+    assert [p.stream_info.resolution for p in m.playlists] == \
+        [SIZES[r] for r in rungs]
+    for p, r in zip(m.playlists, rungs):
+        si = p.stream_info
+        assert si.codecs.startswith("avc1.") and \
+            si.codecs.endswith(",mp4a.40.2")
+        assert si.audio == "aud" and abs(si.frame_rate - 30) < 0.01
+        assert si.bandwidth >= {360: 800000, 720: 3000000,
+                                1080: 6000000}[r]
+    assert [x.uri for x in m.media] == ["audio/index.m3u8"]
+    assert sorted(p.name for p in (out / "abr").iterdir()) == \
+        sorted(names + ["audio", "master.m3u8"])
+
+    # each rendition: LL-HLS with parts, its size (ffprobe), a keyframe
+    # exactly where each segment starts, the same segments on every one
+    timelines = []
+    for n, r in zip(names, rungs):
+        rdir = out / "abr" / n
+        text = (rdir / "index.m3u8").read_text()
+        pl = check_live_playlist(text, ended=True)
+        assert len(pl.segments) == 4
+        info = ffprobe_json(rdir / "init.mp4", "-show_streams")["streams"]
+        assert (info[0]["codec_name"], info[0]["width"],
+                info[0]["height"]) == ("h264",) + SIZES[r]
+        starts = []
+        for seg in pl.segments:
+            pkts = segment_packets(rdir, seg.uri)
+            keys = ["K" in p["flags"] for p in pkts]
+            assert keys[0] and sum(keys) == 1, (n, seg.uri)
+            assert abs(len(pkts) / 30.0 - seg.duration) < 0.04
+            assert seg.parts[0].independent == "YES"
+            assert all(p.independent is None for p in seg.parts[1:])
+            starts.append(round(float(pkts[0]["pts_time"]), 3))
+        timelines.append((pl.media_sequence, starts,
+                          [s.duration for s in pl.segments]))
+    assert all(t == timelines[0] for t in timelines), timelines
+
+    assert w.stop() == 0
+
+
+def test_live_copy_is_the_default(worker, tmp_path):
+    # without live_transcode a 720p stream is packaged as it is
+    w, sock, out = live_worker(worker, tmp_path)
+    feed = Feeder(sock, "cp", 2, size="1280x720")
+    feed.join()
+    wait_for(lambda: 'live "cp": ended' in w.log(), "the end")
+    assert sorted(p.name for p in (out / "cp").iterdir()) == \
+        ["audio", "master.m3u8", "video"]
+    info = ffprobe_json(out / "cp" / "video" / "init.mp4", "-show_streams")
+    assert info["streams"][0]["width"] == 1280
+    assert "transcoded" not in w.log()
     assert w.stop() == 0

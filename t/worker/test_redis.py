@@ -9,6 +9,7 @@ stream.
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -175,3 +176,89 @@ def test_redis_down_at_start(worker, tmp_path, clips):
     wait_for(lambda: "respawning in" in w.log(), "a respawn backoff")
     assert "redis: cannot connect" in w.log()
     assert w.stop() == 0
+
+
+def consumers(redis):
+    """{name: (pending, idle ms)} of the group, from XINFO CONSUMERS."""
+    out = redis("XINFO", "CONSUMERS", "ingest:jobs", "ingest-workers")
+    words = out.split()
+    found = {}
+    for i, w in enumerate(words):
+        if w == "name":
+            f = dict(zip(words[i::2], words[i + 1::2]))
+            found[f["name"]] = (int(f["pending"]), int(f["idle"]))
+    return found
+
+
+def test_consumers_of_dead_workers_leave_the_group(worker, tmp_path,
+                                                   clips, redis):
+    # redis_consumer_idle below lease_time: only the pending entry keeps
+    # the dead consumer in the group until XAUTOCLAIM takes it
+    conf = redis_conf(redis.port, "redis_consumer_idle 1s;\n")
+    w = worker("a", conf=conf).start()
+    wait_for(lambda: "redis feeder ready" in w.log(), "the feeder")
+
+    w.submit("rc1", clips.get("long"))
+    claim = wait_for(lambda: w.claim_of("rc1"), "the job running")
+    pid = claim[1]
+    dead = claim[0].name
+    wait_for(lambda: dead in consumers(redis), "its consumer")
+    os.kill(pid, signal.SIGKILL)
+
+    # the dead consumer holds the entry: it stays, however idle, until
+    # another consumer takes the entry over after the lease
+    seen = []
+    while 'job "rc1": its consumer stopped renewing' not in w.log():
+        c = consumers(redis)
+        if c.get(dead, (0, 0))[0] == 1:
+            seen.append(c[dead][1])
+        else:
+            assert 'stopped renewing' in w.log(), c
+        time.sleep(0.1)
+    assert seen and max(seen) > 1000, seen
+
+    # then, with no entry and idle, the feeder removes it
+    wait_for(lambda: "redis: removed consumer %s from group "
+             "ingest-workers" % dead in w.log(), "the dead consumer gone")
+    assert dead not in consumers(redis)
+    assert w.wait_final("rc1") == "done"
+
+    # a removed consumer that is alive comes back with its next entry
+    # (Redis 7.0 counts idle time from the last entry a consumer got)
+    time.sleep(2.5)
+    w.submit("rc2", clips.get("small"))
+    assert w.wait_final("rc2") == "done"
+    assert w.stop() == 0
+    assert consumers(redis) == {}
+
+
+def test_consumers_leave_the_group_on_stop(worker, tmp_path, clips, redis):
+    # no sweeping: a consumer stays until its process leaves
+    conf = redis_conf(redis.port, "redis_consumer_idle off;\n")
+    w = worker("a", conf=conf, workers=2).start()
+    wait_for(lambda: "redis feeder ready" in w.log(), "the feeder")
+
+    w.submit("rs1", clips.get("small"))
+    assert w.wait_final("rs1") == "done"
+    first = re.search(r"(\d+): job \"rs1\": claimed", w.log()).group(1)
+    name = [n for n in consumers(redis) if n.endswith("-" + first)]
+    assert len(name) == 1 and consumers(redis)[name[0]][0] == 0
+
+    # a process killed while idle cannot leave: with sweeping off its
+    # consumer stays in the group
+    os.kill(int(first), signal.SIGKILL)
+    wait_for(lambda: "job process %s exited on signal 9" % first
+             in w.log(), "the kill")
+    time.sleep(2)
+    assert name[0] in consumers(redis)
+    assert "removed consumer" not in w.log()
+
+    # the others leave by themselves when the daemon stops
+    w.submit("rs2", clips.get("small"))
+    assert w.wait_final("rs2") == "done"
+    second = re.search(r"(\d+): job \"rs2\": claimed", w.log()).group(1)
+    assert second != first
+    assert w.stop() == 0
+    assert "consumer %s-%s left the group" % (name[0].rsplit("-", 1)[0],
+                                              second) in w.log()
+    assert list(consumers(redis)) == name

@@ -7,7 +7,8 @@ python3-m3u8.
 import json
 
 from harness import (CODECS_RE, check_audio_rendition,
-                     check_video_rendition, ffprobe_json, master, total)
+                     check_video_rendition, ffprobe_json, master,
+                     rendition_streams, segment_packets, total, wait_for)
 
 
 SEG = 1.0
@@ -58,6 +59,7 @@ def test_h264_ladder(worker, clips):
 
     pla = check_audio_rendition(out / "audio")
     assert abs(total(pla) - 4.0) < 0.1
+    check_no_sliver(out / "audio", pla, pl720)
 
     job = w.done_job("h264")
     assert job["result"]["mode"] == "transcode"
@@ -66,6 +68,36 @@ def test_h264_ladder(worker, clips):
 
     log = w.log()
     assert "realtime" in log and "%" in log
+
+
+def check_no_sliver(adir, pla, plv):
+    """
+    The AAC runs a few ms past the 4 s of video: that tail joined the
+    last audio segment (two fragments) instead of being a segment of
+    its own, so audio and video have the same segments, and no sample
+    was lost.
+    """
+    assert len(pla.segments) == len(plv.segments), \
+        [s.duration for s in pla.segments]
+    assert pla.segments[-1].duration > 0.9 * SEG
+    last = segment_packets(adir, pla.segments[-1].uri, "a:0")
+    end = max(float(p["pts_time"]) + float(p.get("duration_time", 0))
+              for p in last)
+    assert end > 4.0 + 0.001, end
+    info = rendition_streams(adir)
+    assert float(info["format"]["duration"]) > 4.0 + 0.001
+
+
+def test_real_last_segment_stays(worker, clips):
+    # 4.5 s: the last half second is a segment in every track
+    w = run_one(worker, clips.get("tail"), "tail")
+    out = w.output / "tail"
+    plv, _ = check_video_rendition(out / "360p", 640, 360, SEG)
+    pla = check_audio_rendition(out / "audio")
+    assert len(plv.segments) == len(pla.segments) == 5
+    assert abs(plv.segments[-1].duration - 0.5) < 0.01
+    assert abs(pla.segments[-1].duration - 0.5) < 0.05
+    assert "join the segment before" not in w.log()
 
 
 def test_rotated_mov(worker, clips):
@@ -117,6 +149,10 @@ def test_audio_only(worker, clips):
     assert abs(total(pl) - 4.0) < 0.1
     assert sorted(p.name for p in out.iterdir()) == ["audio", "master.m3u8"]
 
+    # alone, the audio's sliver past 4 s joins its last segment too
+    assert len(pl.segments) == 4
+    assert pl.segments[-1].duration > 0.9 * SEG
+
     job = w.done_job("aud")
     assert job["result"]["video_renditions"] == 0
 
@@ -155,7 +191,7 @@ def test_passthrough_off_transcodes(worker, clips):
 
 def test_two_workers_share_the_queue(worker, clips):
     w = worker(workers=2).start()
-    assert len(w.children()) == 2
+    wait_for(lambda: len(w.children()) == 2, "two job processes")
 
     ids = ["q%d" % i for i in range(4)]
     for i in ids:
