@@ -39,6 +39,9 @@
 /* streams the node-wide table of published names holds */
 #define NGX_SRT_TABLE_SIZE      1024
 
+/* UDP sockets (libsrt listeners) of one server in each worker */
+#define NGX_SRT_SOCKETS_MAX     32
+
 #define NGX_SRT_RELAY_LIVE      0
 #define NGX_SRT_RELAY_RTMP      1
 #define NGX_SRT_RELAY_FORWARD   2
@@ -73,6 +76,7 @@ typedef struct {
 
     ngx_str_t                   listen;         /* as written */
     ngx_addr_t                  addr;
+    ngx_uint_t                  sockets;        /* per worker */
     unsigned                    listen_set:1;
 
     ngx_msec_t                  latency;

@@ -55,7 +55,7 @@ static ngx_command_t  ngx_srt_core_commands[] = {
       NULL },
 
     { ngx_string("listen"),
-      NGX_SRT_SRV_CONF|NGX_CONF_TAKE1,
+      NGX_SRT_SRV_CONF|NGX_CONF_TAKE12,
       ngx_srt_core_listen,
       NGX_SRT_SRV_CONF_OFFSET,
       0,
@@ -449,6 +449,7 @@ ngx_srt_core_listen(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_srt_srv_conf_t *scf = conf;
 
+    ngx_int_t    n;
     ngx_str_t   *value;
     ngx_addr_t  *addr;
 
@@ -457,6 +458,27 @@ ngx_srt_core_listen(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     value = cf->args->elts;
+
+    scf->sockets = 1;
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "sockets=", 8) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        n = ngx_atoi(value[2].data + 8, value[2].len - 8);
+
+        if (n < 1 || n > NGX_SRT_SOCKETS_MAX) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"sockets\" must be 1 to %d in \"%V\"",
+                               NGX_SRT_SOCKETS_MAX, &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        scf->sockets = n;
+    }
 
     addr = ngx_srt_core_parse_addr(cf, &value[1], 0);
     if (addr == NULL) {

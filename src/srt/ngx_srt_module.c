@@ -135,7 +135,8 @@ static ngx_int_t ngx_srt_init_zone(ngx_shm_zone_t *shm_zone, void *data);
 static ngx_int_t ngx_srt_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_srt_init_process(ngx_cycle_t *cycle);
 static void ngx_srt_exit_process(ngx_cycle_t *cycle);
-static ngx_int_t ngx_srt_listen(ngx_srt_worker_t *w, ngx_srt_listener_t *l);
+static ngx_int_t ngx_srt_listen(ngx_srt_worker_t *w, ngx_srt_listener_t *l,
+    ngx_uint_t first);
 static int ngx_srt_udp_socket(ngx_srt_srv_conf_t *conf, ngx_log_t *log);
 static int ngx_srt_listen_callback(void *opaque, SRTSOCKET ns,
     int hsversion, const struct sockaddr *peer, const char *streamid);
@@ -495,7 +496,7 @@ ngx_srt_udp_socket(ngx_srt_srv_conf_t *conf, ngx_log_t *log)
 static ngx_int_t
 ngx_srt_init_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t             i;
+    ngx_uint_t             i, k, n;
     ngx_event_t           *rev;
     ngx_connection_t      *c;
     ngx_srt_worker_t      *w;
@@ -586,20 +587,34 @@ ngx_srt_init_process(ngx_cycle_t *cycle)
     (void) srt_epoll_set(w->eid, SRT_EPOLL_ENABLE_EMPTY);
 
     servers = mcf->servers.elts;
+    n = 0;
 
-    w->listeners = ngx_pcalloc(cycle->pool,
-                               mcf->servers.nelts * sizeof(ngx_srt_listener_t));
+    for (i = 0; i < mcf->servers.nelts; i++) {
+        n += servers[i]->sockets;
+    }
+
+    w->listeners = ngx_pcalloc(cycle->pool, n * sizeof(ngx_srt_listener_t));
     if (w->listeners == NULL) {
         return NGX_ERROR;
     }
 
-    for (i = 0; i < mcf->servers.nelts; i++) {
-        w->listeners[i].conf = servers[i];
-        w->listeners[i].sock = SRT_INVALID_SOCK;
-        w->listeners[i].udp = -1;
+    /*
+     * "listen ... sockets=N": N UDP sockets of the reuseport group in
+     * each worker, each a libsrt listener with its own receive thread
+     * and socket buffer
+     */
 
-        if (ngx_srt_listen(w, &w->listeners[i]) == NGX_OK) {
-            w->nlisteners = i + 1;
+    n = 0;
+
+    for (i = 0; i < mcf->servers.nelts; i++) {
+        for (k = 0; k < servers[i]->sockets; k++, n++) {
+            w->listeners[n].conf = servers[i];
+            w->listeners[n].sock = SRT_INVALID_SOCK;
+            w->listeners[n].udp = -1;
+
+            if (ngx_srt_listen(w, &w->listeners[n], k == 0) == NGX_OK) {
+                w->nlisteners = n + 1;
+            }
         }
     }
 
@@ -618,7 +633,7 @@ ngx_srt_init_process(ngx_cycle_t *cycle)
 /* Context: event loop, before the thread starts */
 
 static ngx_int_t
-ngx_srt_listen(ngx_srt_worker_t *w, ngx_srt_listener_t *l)
+ngx_srt_listen(ngx_srt_worker_t *w, ngx_srt_listener_t *l, ngx_uint_t first)
 {
     int                  yes, no, v, events;
     SRTSOCKET            sock;
@@ -708,10 +723,13 @@ ngx_srt_listen(ngx_srt_worker_t *w, ngx_srt_listener_t *l)
         goto failed;
     }
 
-    ngx_log_error(NGX_LOG_INFO, w->log, 0,
-                  "srt: listening on %V (UDP, latency %M ms%s)",
-                  &conf->listen, conf->latency,
-                  conf->passphrase.len ? ", encrypted" : "");
+    if (first) {
+        ngx_log_error(NGX_LOG_INFO, w->log, 0,
+                      "srt: listening on %V (UDP, %ui socket%s, latency "
+                      "%M ms%s)", &conf->listen, conf->sockets,
+                      conf->sockets == 1 ? "" : "s", conf->latency,
+                      conf->passphrase.len ? ", encrypted" : "");
+    }
 
     return NGX_OK;
 

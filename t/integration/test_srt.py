@@ -7,16 +7,18 @@ receiving the RTMP relay, read back with ffprobe.
 """
 
 import os
+import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from harness import (REPO, SRT_MODULE, NGINX, Conf, free_port, nginx_t,
-                     sanitizer_env, wait_until)
+from harness import (REPO, SRT_MODULE, NGINX, Conf, NginxServer, free_port,
+                     nginx_t, sanitizer_env, wait_until)
 from tokens import HSKey, LogCursor, claims, mint
 import srtpeer
 
@@ -40,6 +42,76 @@ def udp_port():
             continue
         finally:
             t.close()
+
+
+def udp_sockets_on(port):
+    """UDP sockets bound to 127.0.0.1:port (a reuseport group)"""
+    key = "0100007F:%04X" % port
+    with open("/proc/net/udp") as f:
+        return sum(1 for l in f if l.split()[1] == key)
+
+
+class TcpSink:
+    """a TCP listener that accepts every connection and reads it (or,
+    read=False, never reads); conns: one dict per connection"""
+
+    def __init__(self, read=True):
+        self.read = read
+        self.conns = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.alive = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while self.alive:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            rec = {"sock": c, "data": bytearray(), "closed": False}
+            with self.lock:
+                self.conns.append(rec)
+            if self.read:
+                threading.Thread(target=self._read, args=(rec,),
+                                 daemon=True).start()
+
+    def _read(self, rec):
+        while True:
+            try:
+                b = rec["sock"].recv(1 << 16)
+            except OSError:
+                b = b""
+            if not b:
+                rec["closed"] = True
+                return
+            with self.lock:
+                rec["data"] += b
+
+    def peer_closed(self, rec):
+        """for read=False: has nginx closed this connection? (a reset or
+        EOF shows once the unread bytes are gone)"""
+        try:
+            rec["sock"].setblocking(False)
+            while True:
+                b = rec["sock"].recv(1 << 20)
+                if not b:
+                    return True
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+
+    def close(self):
+        self.alive = False
+        self.sock.close()
+        with self.lock:
+            for rec in self.conns:
+                rec["sock"].close()
 
 
 def ffmpeg_publish(port, streamid, seconds, passphrase=PASSPHRASE,
@@ -501,3 +573,56 @@ def test_module_loads_without_the_http_module(tmp_path):
     out = r.stdout + r.stderr
     assert r.returncode == 0, out
     assert "undefined symbol" not in out
+
+
+def test_listen_sockets(tmp_path_factory):
+    """listen ... sockets=3 with 2 workers: 6 UDP sockets in the
+    reuseport group, each a libsrt listener; every caller's packets reach
+    the listener that accepted it, so each stream arrives whole"""
+    sink = TcpSink()
+    port = udp_port()
+    conf = Conf(tmp_path_factory.mktemp("nginx-srt-sockets"), workers=2)
+    conf.extra_modules.append(SRT_MODULE)
+    conf.main.append("srt { server { listen 127.0.0.1:%d sockets=3; "
+                     "latency 80ms; forward tcp://127.0.0.1:%d; } }"
+                     % (port, sink.port))
+    srv = NginxServer(conf)
+    srv.start()
+    socks = []
+    try:
+        assert udp_sockets_on(port) == 6
+        assert len(re.findall(r"srt: listening on 127\.0\.0\.1:%d \(UDP, "
+                              r"3 sockets" % port, srv.read_log())) == 2
+        payloads = [bytes([0x47, i]) * (1316 * 40 // 2) for i in range(8)]
+        for i, data in enumerate(payloads):
+            r = srtpeer.srt_connect(port, "s%d" % i, keep=True, send=data)
+            assert r[0] == 0, srtpeer.reject_str(r[0])
+            socks.append(r[1])
+
+        def whole():
+            with sink.lock:
+                got = sorted(bytes(c["data"]) for c in sink.conns)
+            return got == sorted(payloads)
+
+        wait_until(whole, timeout=15, what="every stream at the sink")
+    finally:
+        for sk in socks:
+            srtpeer.srt_close(sk)
+        srv.stop()
+        sink.close()
+    srv.assert_clean_log()
+
+
+@pytest.mark.parametrize("param,message", [
+    ("sockets=0", r'"sockets" must be 1 to 32'),
+    ("sockets=33", r'"sockets" must be 1 to 32'),
+    ("socket=2", r'invalid parameter "socket=2"'),
+])
+def test_listen_sockets_config(tmp_path_factory, param, message):
+    conf = Conf(tmp_path_factory.mktemp("nginx-srt-bad"), workers=1)
+    conf.extra_modules.append(SRT_MODULE)
+    conf.main.append("srt { server { listen 127.0.0.1:%d %s; relay_live "
+                     "/tmp/x.sock; } }" % (udp_port(), param))
+    rc, out = nginx_t(conf)
+    assert rc != 0
+    assert re.search(r"\[emerg\].*" + message, out), out
