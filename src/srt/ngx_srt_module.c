@@ -1203,7 +1203,7 @@ ngx_srt_thread(void *data)
 
             if (now - s->last_data >= s->conf->idle_timeout) {
                 ngx_srt_metric_add(NGX_HTTP_INGEST_M_SRT_ERR_IDLE, 1);
-                ngx_srt_thread_close(w, s, "idle timeout");
+                ngx_srt_thread_close(w, s, NGX_SRT_REASON_IDLE);
             }
         }
     }
@@ -1211,7 +1211,7 @@ ngx_srt_thread(void *data)
     while (!ngx_queue_empty(&w->sessions)) {
         q = ngx_queue_head(&w->sessions);
         s = ngx_queue_data(q, ngx_srt_session_t, tqueue);
-        ngx_srt_thread_close(w, s, "worker exiting");
+        ngx_srt_thread_close(w, s, NGX_SRT_REASON_EXITING);
     }
 
     return NULL;
@@ -1260,6 +1260,11 @@ ngx_srt_thread_accept(ngx_srt_worker_t *w, ngx_srt_listener_t *l,
         len = ngx_sock_ntop((struct sockaddr *) &sa, addrlen, s->peer,
                             NGX_SOCKADDR_STRLEN, 1);
         s->peer[len] = '\0';
+
+        len = ngx_sock_ntop((struct sockaddr *) &sa, addrlen, s->addr,
+                            NGX_SOCKADDR_STRLEN, 0);
+        s->addr[len] = '\0';
+        s->port = ngx_inet_get_port((struct sockaddr *) &sa);
 
         /* what the listen callback reserved for this socket */
 
@@ -1352,9 +1357,19 @@ ngx_srt_thread_read(ngx_srt_worker_t *w, ngx_srt_session_t *s,
 
                 /* what was read before is lost with the stream */
 
-                ngx_srt_thread_close(w, s, err == SRT_ECONNLOST
-                                           ? "connection lost"
-                                           : srt_getlasterror_str());
+                if (err == SRT_ECONNLOST) {
+                    ngx_srt_thread_close(w, s, NGX_SRT_REASON_LOST);
+                    return;
+                }
+
+                /* libsrt's text is the thread's, not for the event loop */
+
+                ngx_log_error(NGX_LOG_INFO, w->log, 0,
+                              "srt: \"%s\" from %s: srt_recvmsg() failed: "
+                              "%s", s->name, s->peer,
+                              srt_getlasterror_str());
+
+                ngx_srt_thread_close(w, s, NGX_SRT_REASON_RECV);
                 return;
             }
 
@@ -1626,7 +1641,7 @@ ngx_srt_session_accepted(ngx_srt_worker_t *w, ngx_srt_session_t *s)
                   s->name, &s->conf->listen, s->sub);
 
     if (ngx_srt_relays_start(s) != NGX_OK) {
-        ngx_srt_session_close(s, "no relay could start");
+        ngx_srt_session_close(s, NGX_SRT_REASON_NO_START);
     }
 }
 
@@ -1755,7 +1770,7 @@ ngx_srt_session_relay_done(ngx_srt_session_t *s)
         return;
     }
 
-    ngx_srt_session_close(s, "no relay left");
+    ngx_srt_session_close(s, NGX_SRT_REASON_NO_RELAY);
 }
 
 
@@ -1764,10 +1779,8 @@ ngx_srt_session_relay_done(ngx_srt_session_t *s)
 static void
 ngx_srt_session_free(ngx_srt_session_t *s)
 {
-    u_char              *p;
     ngx_msec_t           ms;
     ngx_srt_stats_t     *st;
-    u_char               line[1024];
 
     ms = ngx_current_msec - s->start_msec;
     st = &s->stats;
@@ -1784,19 +1797,7 @@ ngx_srt_session_free(ngx_srt_session_t *s)
                   st->packets, st->bytes, st->lost, st->retrans, st->drops,
                   st->rtt_ms);
 
-    if (s->conf->access_log != NULL && s->conf->access_log->fd != -1) {
-        p = ngx_slprintf(line, line + sizeof(line) - 1,
-                         "%V %s \"%s\" \"%s\" %V %M.%03M %uL %uL %uL %uL "
-                         "%uL %.3f \"%s\"",
-                         &ngx_cached_http_log_iso8601, s->peer, s->name,
-                         s->sub, &s->conf->listen, ms / 1000, ms % 1000,
-                         st->packets, st->bytes, st->lost, st->retrans,
-                         st->drops, st->rtt_ms,
-                         s->close_reason ? s->close_reason : "closed");
-        *p++ = LF;
-
-        (void) ngx_write_fd(s->conf->access_log->fd, line, p - line);
-    }
+    ngx_srt_log_session(s);
 
     ngx_queue_remove(&s->queue);
     ngx_free(s);

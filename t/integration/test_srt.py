@@ -239,7 +239,18 @@ def env(tmp_path_factory):
 def srt_conf(conf, env, port, extra=()):
     conf.extra_modules.append(SRT_MODULE)
     conf.location("= /metrics", "ingest_metrics;")
-    lines = ["srt {", "    server {",
+    lines = ["srt {",
+             "    log_format all '$srt_session|$srt_stream|$srt_sub|"
+             "$srt_remote_addr|$srt_remote_port|$srt_server_addr|"
+             "$srt_packets|$srt_bytes|$srt_packets_lost|$srt_retransmits|"
+             "$srt_drops|$srt_undecrypted|$srt_rtt|$srt_duration|"
+             "$srt_status|$srt_reason|$srt_relay_bytes|"
+             "$srt_bridge_dropped|$time_iso8601|$time_local|$msec|$pid';",
+             "    log_format json escape=json '{\"stream\":\"$srt_stream\","
+             "\"sub\":\"$srt_sub\",\"status\":\"$srt_status\","
+             "\"packets\":$srt_packets,\"lost\":$srt_packets_lost,"
+             "\"rtt\":$srt_rtt}';",
+             "    server {",
              "        listen 127.0.0.1:%d;" % port,
              "        latency 120ms;",
              "        passphrase \"%s\";" % PASSPHRASE,
@@ -251,7 +262,9 @@ def srt_conf(conf, env, port, extra=()):
              "        relay_live %s;" % env["worker"].sock,
              "        relay_rtmp rtmp://127.0.0.1:%d/live/$stream;"
              % env["rtmp"].port,
-             "        access_log %s/srt_access.log;" % conf.prefix]
+             "        access_log %s/srt_access.log;" % conf.prefix,
+             "        access_log %s/srt_all.log all;" % conf.prefix,
+             "        access_log %s/srt_json.log json;" % conf.prefix]
     lines += ["        " + e for e in extra]
     lines += ["    }", "}"]
     conf.main.append("\n".join(lines))
@@ -282,6 +295,44 @@ def sid(name, tok=None, mode="publish"):
     if tok:
         s += ",t=" + tok
     return s
+
+
+ALL_FIELDS = ("session stream sub remote_addr remote_port server_addr "
+              "packets bytes packets_lost retransmits drops undecrypted rtt "
+              "duration status reason relay_bytes bridge_dropped "
+              "time_iso8601 time_local msec pid").split()
+
+
+def all_log(srv, name, timeout=10):
+    """the fields of the stream's line in srt_all.log (format "all")"""
+    path = srv.prefix / "srt_all.log"
+    found = []
+
+    def line():
+        if path.exists():
+            found[:] = [l for l in path.read_text().splitlines()
+                        if l.split("|")[1] == name]
+        return found
+
+    wait_until(line, timeout=timeout, what="the access log line of %s" % name)
+    assert len(found) == 1, found
+    return dict(zip(ALL_FIELDS, found[0].split("|")))
+
+
+def json_log(srv, name, timeout=10):
+    import json
+    path = srv.prefix / "srt_json.log"
+    found = []
+
+    def line():
+        if path.exists():
+            found[:] = [json.loads(l) for l in path.read_text().splitlines()]
+            found[:] = [j for j in found if j["stream"] == name]
+        return found
+
+    wait_until(line, timeout=timeout, what="the JSON log line of %s" % name)
+    assert len(found) == 1, found
+    return found[0]
 
 
 def metric(srv, name, **labels):
@@ -349,6 +400,38 @@ def test_publish_becomes_llhls_and_rtmp(srt, env):
     line = [l for l in log.splitlines() if '"%s"' % name in l]
     assert len(line) == 1, log
     assert '"alice"' in line[0]
+
+    # log_format with every variable: the session's real values
+    v = all_log(srt, name)
+    pid, sess = v["session"].split("-")
+    assert pid == v["pid"] and int(pid) in srt.worker_pids()
+    assert int(sess) >= 1
+    assert v["sub"] == "alice"
+    assert v["remote_addr"] == "127.0.0.1" and int(v["remote_port"]) > 0
+    assert v["server_addr"] == "127.0.0.1:%d" % srt.srt_port
+    assert int(v["packets"]) == m1.get("srt_packets_received_total") \
+        - (m0.value("srt_packets_received_total") or 0)
+    assert int(v["bytes"]) == m1.get("srt_bytes_received_total") \
+        - (m0.value("srt_bytes_received_total") or 0)
+    assert int(v["packets_lost"]) >= 0 and int(v["retransmits"]) >= 0
+    assert int(v["drops"]) >= 0 and int(v["undecrypted"]) == 0
+    assert 0 < float(v["rtt"]) < 100
+    assert 12 < float(v["duration"]) < 25, v
+    assert v["status"] == "closed" and v["reason"] == "connection lost"
+    assert int(v["relay_bytes"]) == \
+        m1.get("srt_relay_bytes_total", relay="live") \
+        + m1.get("srt_relay_bytes_total", relay="rtmp") \
+        - (m0.value("srt_relay_bytes_total", relay="live") or 0) \
+        - (m0.value("srt_relay_bytes_total", relay="rtmp") or 0)
+    assert int(v["bridge_dropped"]) == 0
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$",
+                    v["time_iso8601"]), v
+    assert re.match(r"\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}$",
+                    v["time_local"]), v
+    assert abs(float(v["msec"]) - time.time()) < 30
+    j = json_log(srt, name)
+    assert j["sub"] == "alice" and j["status"] == "closed"
+    assert j["packets"] == int(v["packets"]) and j["rtt"] == float(v["rtt"])
 
 
 REJECTIONS = [
@@ -475,6 +558,10 @@ def test_vanished_publisher_cleaned_after_idle_timeout(srt, env):
     assert errors(srt, "idle_timeout") == before + 1 or \
         cur.find(r'"%s" .*(connection lost|idle)' % name)
     srtpeer.srt_close(r[1])
+    v = all_log(srt, name)
+    assert (v["status"], v["reason"]) == ("idle_timeout", "idle timeout"), v
+    # libsrt counts the headers (UDP, IP) in its bytes
+    assert int(v["packets"]) == 1 and int(v["bytes"]) == 1316 + 44
     got = srtpeer.srt_connect(srt.srt_port, sid(name, token(env, name)),
                               PASSPHRASE)
     assert got == 0
@@ -626,3 +713,50 @@ def test_listen_sockets_config(tmp_path_factory, param, message):
     rc, out = nginx_t(conf)
     assert rc != 0
     assert re.search(r"\[emerg\].*" + message, out), out
+
+
+def test_access_log_escapes(srt, env):
+    """bytes of the token's sub that a log line cannot hold as they are:
+    \\xHH in the default escaping, JSON escapes with escape=json"""
+    name = "esc1"
+    sub = 'a"b\\c\u00e9'
+    tok = env["key"].mint(sub=sub, ttl=300, aud="srt", scope=name)
+    r = srtpeer.srt_connect(srt.srt_port, sid(name, tok), PASSPHRASE,
+                            keep=True, send=b"\x47" * 1316)
+    assert r[0] == 0
+    time.sleep(0.5)
+    srtpeer.srt_close(r[1])
+    v = all_log(srt, name)
+    assert v["sub"] == "a\\x22b\\x5Cc\\xC3\\xA9", v["sub"]
+    assert json_log(srt, name)["sub"] == sub
+    assert v["status"] == "closed"
+
+
+def test_access_log_config(tmp_path_factory):
+    conf = Conf(tmp_path_factory.mktemp("nginx-srt-bad"), workers=1)
+    conf.extra_modules.append(SRT_MODULE)
+    base = "srt { %s server { listen 127.0.0.1:%d; relay_live /tmp/x.sock; " \
+        "%s } }"
+    cases = [
+        ("log_format a '$srt_nope';", "", r'unknown variable "\$srt_nope"'),
+        ("log_format a '$srt_stream';", "access_log /tmp/srt.log b;",
+         r'unknown log format "b"'),
+        ("log_format a x; log_format a y;", "",
+         r'duplicate "log_format" name "a"'),
+        ("log_format a escape=html x;", "",
+         r'unknown log format escaping "html"'),
+        ("log_format a '${srt_stream';", "", r"closing bracket"),
+        ("", "access_log off; access_log /tmp/srt.log;",
+         r'"access_log off"'),
+    ]
+    for main, server, message in cases:
+        conf.main[:] = [base % (main, udp_port(), server)]
+        rc, out = nginx_t(conf)
+        assert rc != 0, (main, server)
+        assert re.search(r"\[emerg\].*" + message, out), out
+    conf.main[:] = [base % ("log_format a escape=json '${srt_stream}x';",
+                            udp_port(), "access_log %s/a.log a; "
+                            "access_log %s/b.log;"
+                            % (conf.prefix, conf.prefix))]
+    rc, out = nginx_t(conf)
+    assert rc == 0, out
