@@ -183,6 +183,7 @@ struct ngx_srt_session_s {
     ngx_queue_t                 tqueue;
     ngx_msec_t                  last_data;
     ngx_msec_t                  last_stats;
+    ngx_srt_stats_t             tstats;         /* the latest */
 
     /* under the queue mutex */
     size_t                      queued;         /* bytes not yet relayed */

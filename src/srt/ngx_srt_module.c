@@ -150,6 +150,7 @@ static void ngx_srt_thread_accept(ngx_srt_worker_t *w,
     ngx_srt_listener_t *l, ngx_msec_t now);
 static void ngx_srt_thread_read(ngx_srt_worker_t *w, ngx_srt_session_t *s,
     ngx_msec_t now);
+static void ngx_srt_thread_perf(ngx_srt_session_t *s);
 static void ngx_srt_thread_stats(ngx_srt_worker_t *w, ngx_srt_session_t *s);
 static void ngx_srt_thread_close(ngx_srt_worker_t *w, ngx_srt_session_t *s,
     const char *reason);
@@ -1334,12 +1335,15 @@ ngx_srt_thread_read(ngx_srt_worker_t *w, ngx_srt_session_t *s,
     int             n, err, events, size;
     size_t          len, limit;
     ngx_uint_t      drop, more, chunks;
+    const char     *fail;
     ngx_srt_msg_t  *m;
 
     more = 1;
+    fail = NULL;
 
-    for (chunks = 0; more && chunks < NGX_SRT_READ_CHUNKS; chunks++) {
-
+    for (chunks = 0; more && fail == NULL && chunks < NGX_SRT_READ_CHUNKS;
+         chunks++)
+    {
         len = 0;
         more = 0;
 
@@ -1355,11 +1359,9 @@ ngx_srt_thread_read(ngx_srt_worker_t *w, ngx_srt_session_t *s,
                     break;
                 }
 
-                /* what was read before is lost with the stream */
-
                 if (err == SRT_ECONNLOST) {
-                    ngx_srt_thread_close(w, s, NGX_SRT_REASON_LOST);
-                    return;
+                    fail = NGX_SRT_REASON_LOST;
+                    break;
                 }
 
                 /* libsrt's text is the thread's, not for the event loop */
@@ -1369,8 +1371,8 @@ ngx_srt_thread_read(ngx_srt_worker_t *w, ngx_srt_session_t *s,
                               "%s", s->name, s->peer,
                               srt_getlasterror_str());
 
-                ngx_srt_thread_close(w, s, NGX_SRT_REASON_RECV);
-                return;
+                fail = NGX_SRT_REASON_RECV;
+                break;
             }
 
             if (n == 0) {
@@ -1398,7 +1400,11 @@ ngx_srt_thread_read(ngx_srt_worker_t *w, ngx_srt_session_t *s,
         }
 
         if (len == 0) {
-            return;
+            break;
+        }
+
+        if (fail == NULL) {
+            ngx_srt_thread_perf(s);
         }
 
         /* the event loop does not keep up: a bounded queue per stream */
@@ -1440,7 +1446,42 @@ ngx_srt_thread_read(ngx_srt_worker_t *w, ngx_srt_session_t *s,
         ngx_srt_push(w, m);
     }
 
+    if (fail != NULL) {
+        ngx_srt_thread_close(w, s, fail);
+    }
+
     /* more may be waiting: epoll is level-triggered, it comes back */
+}
+
+
+/*
+ * libsrt's totals of a stream, kept in the session: a socket that is
+ * broken (the caller has closed) has none any more, so they are taken
+ * after every round of reads and the last ones are what the session
+ * ends with.
+ * Context: the SRT thread
+ */
+
+static void
+ngx_srt_thread_perf(ngx_srt_session_t *s)
+{
+    SRT_TRACEBSTATS   perf;
+    ngx_srt_stats_t  *st;
+
+    if (srt_bistats(s->sock, &perf, 0, 1) != 0) {
+        return;
+    }
+
+    st = &s->tstats;
+
+    st->packets = (uint64_t) perf.pktRecvTotal;
+    st->bytes = perf.byteRecvTotal;
+    st->lost = (uint64_t) perf.pktRcvLossTotal;
+    st->retrans = (uint64_t) perf.pktRcvRetrans;
+    st->drops = (uint64_t) perf.pktRcvDropTotal;
+    st->undecrypted = (uint64_t) perf.pktRcvUndecryptTotal;
+    st->rtt_ms = perf.msRTT;
+    st->mbps = perf.mbpsRecvRate;
 }
 
 
@@ -1449,12 +1490,9 @@ ngx_srt_thread_read(ngx_srt_worker_t *w, ngx_srt_session_t *s,
 static void
 ngx_srt_thread_stats(ngx_srt_worker_t *w, ngx_srt_session_t *s)
 {
-    ngx_srt_msg_t    *m;
-    SRT_TRACEBSTATS   perf;
+    ngx_srt_msg_t  *m;
 
-    if (srt_bistats(s->sock, &perf, 0, 1) != 0) {
-        return;
-    }
+    ngx_srt_thread_perf(s);
 
     m = ngx_calloc(sizeof(ngx_srt_msg_t), w->log);
     if (m == NULL) {
@@ -1463,14 +1501,7 @@ ngx_srt_thread_stats(ngx_srt_worker_t *w, ngx_srt_session_t *s)
 
     m->type = NGX_SRT_MSG_STATS;
     m->session = s;
-    m->stats.packets = (uint64_t) perf.pktRecvTotal;
-    m->stats.bytes = perf.byteRecvTotal;
-    m->stats.lost = (uint64_t) perf.pktRcvLossTotal;
-    m->stats.retrans = (uint64_t) perf.pktRcvRetrans;
-    m->stats.drops = (uint64_t) perf.pktRcvDropTotal;
-    m->stats.undecrypted = (uint64_t) perf.pktRcvUndecryptTotal;
-    m->stats.rtt_ms = perf.msRTT;
-    m->stats.mbps = perf.mbpsRecvRate;
+    m->stats = s->tstats;
 
     ngx_srt_push(w, m);
 }

@@ -730,6 +730,8 @@ def test_access_log_escapes(srt, env):
     assert v["sub"] == "a\\x22b\\x5Cc\\xC3\\xA9", v["sub"]
     assert json_log(srt, name)["sub"] == sub
     assert v["status"] == "closed"
+    # the totals of a session shorter than the 1 s of the statistics
+    assert int(v["packets"]) == 1, v
 
 
 def test_access_log_config(tmp_path_factory):
