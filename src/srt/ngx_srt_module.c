@@ -766,7 +766,7 @@ ngx_srt_listen_callback(void *opaque, SRTSOCKET ns, int hsversion,
 {
     ngx_srt_srv_conf_t *conf = opaque;
 
-    int                     code;
+    int                     code, yes, keylen;
     char                    addr[NGX_SOCKADDR_STRLEN + 1];
     const char             *name;
     size_t                  n;
@@ -850,14 +850,42 @@ ngx_srt_listen_callback(void *opaque, SRTSOCKET ns, int hsversion,
         }
     }
 
+    /*
+     * A passphrase in the token is this caller's, instead of the
+     * server's: libsrt checks it in the key exchange that follows.
+     */
+
+    if (claims.srt_passphrase[0] != '\0') {
+        yes = 1;
+        keylen = (int) conf->pbkeylen;
+
+        if (srt_setsockflag(ns, SRTO_PASSPHRASE, claims.srt_passphrase,
+                            (int) ngx_strlen(claims.srt_passphrase))
+            != 0
+            || srt_setsockflag(ns, SRTO_PBKEYLEN, &keylen, sizeof(keylen))
+               != 0
+            || srt_setsockflag(ns, SRTO_ENFORCEDENCRYPTION, &yes,
+                               sizeof(yes))
+               != 0)
+        {
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                          "srt: cannot set the passphrase of the token on "
+                          "the socket of %s: %s", addr,
+                          srt_getlasterror_str());
+            rc = INGEST_STREAMID_INTERNAL;
+            goto reject;
+        }
+    }
+
     rc = ngx_srt_reserve(conf, ns, &sid, &claims);
     if (rc != INGEST_STREAMID_OK) {
         goto reject;
     }
 
-    ngx_log_debug3(NGX_LOG_DEBUG_CORE, ngx_cycle->log, 0,
-                   "srt: %s publishes \"%s\" on %V", addr,
-                   sid.resource.data, &conf->listen);
+    ngx_log_debug4(NGX_LOG_DEBUG_CORE, ngx_cycle->log, 0,
+                   "srt: %s publishes \"%s\" on %V, passphrase of the %s",
+                   addr, sid.resource.data, &conf->listen,
+                   claims.srt_passphrase[0] ? "token" : "server");
 
     return 0;
 

@@ -512,6 +512,48 @@ def test_wrong_passphrase(srt, env):
     srtpeer.srt_close(r[1])
 
 
+def test_passphrase_from_the_token(srt, env):
+    """a token's srt_passphrase is its caller's passphrase instead of the
+    server's: the caller with it is accepted, with the server's, another
+    or none refused by libsrt's key exchange"""
+    own = "per stream secret 1"
+    accepted = metric(srt, "srt_streams_accepted_total")
+    # (each name of its own: a failed handshake holds its name for 1.5 s)
+    for name, other, code in (("pp1a", PASSPHRASE, 10),   # BADSECRET
+                              ("pp1b", "another secret 99", 10),
+                              ("pp1c", None, 11)):        # UNSECURE
+        tok = token(env, name, srt_passphrase=own)
+        got = srtpeer.srt_connect(srt.srt_port, sid(name, tok), other)
+        assert got == code, (name, srtpeer.reject_str(got))
+    assert metric(srt, "srt_streams_accepted_total") == accepted
+    name = "pp1"
+    tok = token(env, name, srt_passphrase=own)
+    r = srtpeer.srt_connect(srt.srt_port, sid(name, tok), own, keep=True,
+                            send=b"\x47" * 1316 * 3)
+    assert r[0] == 0, srtpeer.reject_str(r[0])
+    time.sleep(0.5)
+    srtpeer.srt_close(r[1])
+    v = all_log(srt, name)
+    assert int(v["packets"]) == 3 and int(v["undecrypted"]) == 0, v
+
+    # a token minted by the CLI, a real encoder (ffmpeg) with its key
+    name, own = "pp2", "another per stream secret"
+    tok = subprocess.run(
+        [str(REPO / "build" / "ingest-token"), "mint", "--kid", "srt1",
+         "--alg", "HS256", "--key", str(env["keyfile"]), "--sub", "bob",
+         "--aud", "srt", "--scope", name, "--ttl", "5m",
+         "--srt-passphrase", own],
+        capture_output=True, text=True, check=True).stdout.strip()
+    rc, err = finish(ffmpeg_publish(srt.srt_port, sid(name, tok), 3,
+                                    passphrase=own, pbkeylen=24))
+    assert rc == 0, err
+    v = all_log(srt, name)
+    assert v["sub"] == "bob" and int(v["packets"]) > 50, v
+    assert int(v["undecrypted"]) == 0, v
+    rc, err = finish(ffmpeg_publish(srt.srt_port, sid(name, tok), 2))
+    assert rc != 0 and "Incorrect passphrase" in err, err
+
+
 def test_percent_encoded_streamid(srt, env):
     from urllib.parse import quote
     r = srtpeer.srt_connect(srt.srt_port,
