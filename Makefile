@@ -30,7 +30,8 @@ CLI_CFLAGS := -std=gnu99 -O2 -g -W -Wall -Wextra -Wpointer-arith \
               $(shell dpkg-buildflags --get CFLAGS)
 
 .PHONY: all modules tools worker worker-unit worker-test deps unit deb \
-        integration test check demo demo-stop bench bench-worker fuzz clean
+        integration test check demo demo-stop bench bench-worker fuzz clean \
+        bench-srt bench-srt-tools
 
 all: modules tools worker
 
@@ -101,6 +102,26 @@ demo-stop:
 
 bench: modules
 	bench/run.sh
+
+# the SRT load generator and sink of bench/srt.sh (libsrt from Debian)
+BENCH_BIN  := $(BUILD)/bench
+BENCH_CFLAGS := -std=gnu99 -O2 -g -W -Wall -Wextra -Werror -D_GNU_SOURCE
+
+$(BENCH_BIN)/srtload: bench/srtload.c
+	mkdir -p $(BENCH_BIN)
+	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags srt) -o $@ $< \
+	    $(shell pkg-config --libs srt 2>/dev/null || echo -lsrt)
+
+$(BENCH_BIN)/srtsink: bench/srtsink.c
+	mkdir -p $(BENCH_BIN)
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+bench-srt-tools: $(BENCH_BIN)/srtload $(BENCH_BIN)/srtsink
+
+# the guide's SRT load test (100 x 4 Mbps, nginx vs srt-live-transmit);
+# BENCH_SRT="N SECONDS" to change it
+bench-srt: modules tools bench-srt-tools
+	bench/srt.sh $(BENCH_SRT)
 
 clean:
 	rm -rf $(BUILD)

@@ -58,6 +58,7 @@ enum {
     ITK_OPT_MAX_SIZE,
     ITK_OPT_TYPE,
     ITK_OPT_JTI,
+    ITK_OPT_SRT_PASSPHRASE,
     ITK_OPT_NOW,
     ITK_OPT_LEEWAY,
     ITK_OPT_PATH,
@@ -119,6 +120,7 @@ static const struct option  itk_options[] = {
     { "max-size", required_argument, NULL, ITK_OPT_MAX_SIZE },
     { "type", required_argument, NULL, ITK_OPT_TYPE },
     { "jti", required_argument, NULL, ITK_OPT_JTI },
+    { "srt-passphrase", required_argument, NULL, ITK_OPT_SRT_PASSPHRASE },
     { "now", required_argument, NULL, ITK_OPT_NOW },
     { "leeway", required_argument, NULL, ITK_OPT_LEEWAY },
     { "path", required_argument, NULL, ITK_OPT_PATH },
@@ -175,7 +177,8 @@ itk_mint(int argc, char **argv)
     unsigned char   data[ITK_KEY_FILE_MAX], out[INGEST_TOKEN_MAX_LEN + 1];
 
     if (itk_parse(argc, argv, "mint",
-                  "kid alg key sub aud scope ttl nbf max-size type jti now",
+                  "kid alg key sub aud scope ttl nbf max-size type jti "
+                  "srt-passphrase now",
                   &a) != 0)
     {
         return ITK_USAGE;
@@ -671,6 +674,24 @@ itk_parse(int argc, char **argv, const char *cmd, const char *allowed,
             }
             break;
 
+        case ITK_OPT_SRT_PASSPHRASE:
+            if (strlen(optarg) < INGEST_TOKEN_PASSPHRASE_MIN
+                || strlen(optarg) > INGEST_TOKEN_PASSPHRASE_MAX)
+            {
+                itk_error("--srt-passphrase: %d to %d bytes (an SRT rule)",
+                          INGEST_TOKEN_PASSPHRASE_MIN,
+                          INGEST_TOKEN_PASSPHRASE_MAX);
+                return -1;
+            }
+
+            if (itk_copy(cl->srt_passphrase, sizeof(cl->srt_passphrase),
+                         optarg, "--srt-passphrase")
+                != 0)
+            {
+                return -1;
+            }
+            break;
+
         case ITK_OPT_NOW:
             if (itk_int(optarg, &a->now) != 0 || a->now < 0) {
                 itk_error("--now: \"%s\" is not a Unix time", optarg);
@@ -1096,6 +1117,12 @@ itk_print_claims(const ingest_token_claims_t *c, int64_t now)
         printf(" jti=%s", c->jti);
     }
 
+    /* a secret: its length only */
+
+    if (c->srt_passphrase[0] != '\0') {
+        printf(" srt_passphrase=(%zu bytes)", strlen(c->srt_passphrase));
+    }
+
     printf("\n");
 }
 
@@ -1124,9 +1151,11 @@ itk_usage(FILE *f)
 "                    [--aud upload|hls|srt ...] [--scope PATH]\n"
 "                    [--ttl 30m|3600] [--nbf now|+5m|-30s|UNIXTIME]\n"
 "                    [--max-size 10G] [--type video/mp4 ...]\n"
-"                    [--jti auto|ID] [--now UNIXTIME]\n"
+"                    [--jti auto|ID] [--srt-passphrase P]\n"
+"                    [--now UNIXTIME]\n"
 "      prints a token; --key is the HS256 secret or the Ed25519 private\n"
-"      key (PEM); --ttl defaults to 30m\n"
+"      key (PEM); --ttl defaults to 30m; --srt-passphrase: the SRT\n"
+"      listener's passphrase for this publisher (10 to 79 bytes)\n"
 "  ingest-token inspect TOKEN|-\n"
 "      prints header and claims as JSON, WITHOUT checking the signature\n"
 "  ingest-token verify --kid K --alg HS256|EdDSA --key FILE [--aud X]\n"

@@ -840,6 +840,11 @@ ingest_token_sign(const ingest_token_claims_t *c, const char *kid,
         ingest_token_put_str(&o, c->jti);
     }
 
+    if (c->srt_passphrase[0] != '\0') {
+        ingest_token_put(&o, ",\"srt_passphrase\":");
+        ingest_token_put_str(&o, c->srt_passphrase);
+    }
+
     if (c->iat != 0) {
         ingest_token_put_u64(&o, "iat", (uint64_t) c->iat);
     }
@@ -1863,6 +1868,20 @@ ingest_token_claims(ingest_token_json_t *j, ingest_token_claims_t *c)
         c->ntypes = v->len;
     }
 
+    /* libsrt takes a passphrase of 10 to 79 bytes: refuse what it would */
+
+    v = ingest_token_json_get(j, "srt_passphrase");
+
+    if (v != NULL
+        && (v->type != INGEST_TOKEN_JSON_STRING
+            || v->len < INGEST_TOKEN_PASSPHRASE_MIN
+            || ingest_token_copy(c->srt_passphrase,
+                                 sizeof(c->srt_passphrase), v)
+               != 0))
+    {
+        return INGEST_TOKEN_BAD_CLAIM;
+    }
+
     return INGEST_TOKEN_OK;
 }
 
@@ -2098,6 +2117,22 @@ ingest_token_sign_valid(const ingest_token_claims_t *c)
         {
             return 0;
         }
+    }
+
+    if (memchr(c->srt_passphrase, '\0', sizeof(c->srt_passphrase)) == NULL) {
+        return 0;
+    }
+
+    i = strlen(c->srt_passphrase);
+
+    if (i != 0 && i < INGEST_TOKEN_PASSPHRASE_MIN) {
+        return 0;
+    }
+
+    if (!ingest_token_text_valid((const unsigned char *) c->srt_passphrase,
+                                 i))
+    {
+        return 0;
     }
 
     return 1;

@@ -13,7 +13,9 @@
  * Claims: exp (required), nbf, iat, sub (required), aud (string or array
  * of strings), scope (path prefix or stream name), max_size (integer
  * bytes), types (array of media types, "video/" + "*" wildcards allowed),
- * jti. Unknown claims are ignored.
+ * jti, srt_passphrase (the SRT listener's passphrase for this publisher,
+ * 10 to 79 bytes as libsrt requires; the HTTP side ignores it). Unknown
+ * claims are ignored.
  */
 
 
@@ -31,6 +33,8 @@
 #define INGEST_TOKEN_KID_MAX        64
 #define INGEST_TOKEN_STR_MAX        512     /* sub, scope, jti, each type */
 #define INGEST_TOKEN_KEY_MAX        256     /* raw key bytes */
+#define INGEST_TOKEN_PASSPHRASE_MIN 10      /* srt_passphrase, bytes */
+#define INGEST_TOKEN_PASSPHRASE_MAX 79
 
 
 typedef enum {
@@ -89,6 +93,8 @@ typedef struct {
     uint64_t             max_size;       /* 0: absent */
     char                 types[INGEST_TOKEN_MAX_TYPES][128];
     size_t               ntypes;
+                                         /* "" absent */
+    char                 srt_passphrase[INGEST_TOKEN_PASSPHRASE_MAX + 1];
 } ingest_token_claims_t;
 
 

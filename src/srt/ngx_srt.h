@@ -3,9 +3,9 @@
  * Copyright (C) nginx video ingest developers
  *
  * The SRT listener: configuration types shared by ngx_srt_module (the
- * "srt {}" block), ngx_srt_core_module (the directives of "server {}")
- * and the relays, and the session that the libsrt thread and the event
- * loop hand each other.
+ * "srt {}" block), ngx_srt_core_module (the directives of "server {}"),
+ * ngx_srt_log_module (its access log) and the relays, and the session
+ * that the libsrt thread and the event loop hand each other.
  */
 
 
@@ -38,6 +38,17 @@
 
 /* streams the node-wide table of published names holds */
 #define NGX_SRT_TABLE_SIZE      1024
+
+/* UDP sockets (libsrt listeners) of one server in each worker */
+#define NGX_SRT_SOCKETS_MAX     32
+
+/* why a session ended ($srt_reason; $srt_status maps them) */
+#define NGX_SRT_REASON_LOST     "connection lost"
+#define NGX_SRT_REASON_IDLE     "idle timeout"
+#define NGX_SRT_REASON_EXITING  "worker exiting"
+#define NGX_SRT_REASON_NO_RELAY "no relay left"
+#define NGX_SRT_REASON_NO_START "no relay could start"
+#define NGX_SRT_REASON_RECV     "receive failed"
 
 #define NGX_SRT_RELAY_LIVE      0
 #define NGX_SRT_RELAY_RTMP      1
@@ -73,6 +84,7 @@ typedef struct {
 
     ngx_str_t                   listen;         /* as written */
     ngx_addr_t                  addr;
+    ngx_uint_t                  sockets;        /* per worker */
     unsigned                    listen_set:1;
 
     ngx_msec_t                  latency;
@@ -97,8 +109,6 @@ typedef struct {
     ngx_addr_t                 *forward_addr;
     size_t                      relay_buffer;
     ngx_msec_t                  relay_timeout;
-
-    ngx_open_file_t            *access_log;
 
     u_char                     *file;           /* where configured */
     ngx_uint_t                  line;
@@ -166,11 +176,14 @@ struct ngx_srt_session_s {
     size_t                      name_len;
     u_char                      sub[INGEST_TOKEN_STR_MAX + 1];
     u_char                      peer[NGX_SOCKADDR_STRLEN + 1];
+    u_char                      addr[NGX_SOCKADDR_STRLEN + 1];
+    in_port_t                   port;
 
     /* thread side */
     ngx_queue_t                 tqueue;
     ngx_msec_t                  last_data;
     ngx_msec_t                  last_stats;
+    ngx_srt_stats_t             tstats;         /* the latest */
 
     /* under the queue mutex */
     size_t                      queued;         /* bytes not yet relayed */
@@ -182,6 +195,7 @@ struct ngx_srt_session_s {
     ngx_msec_t                  start_msec;
     ngx_srt_stats_t             stats;          /* last seen */
     uint64_t                    bridge_drops;   /* bytes */
+    uint64_t                    relay_sent;     /* of closed relays */
     ngx_int_t                   rate_bps;       /* in the rate gauge */
     ngx_srt_relay_t            *relay[NGX_SRT_RELAYS];
     ngx_uint_t                  nrelays;        /* still open */
@@ -194,6 +208,7 @@ struct ngx_srt_session_s {
 
 extern ngx_module_t  ngx_srt_module;
 extern ngx_module_t  ngx_srt_core_module;
+extern ngx_module_t  ngx_srt_log_module;
 
 /* modules of type NGX_SRT_MODULE, counted when "srt {}" is parsed */
 extern ngx_uint_t    ngx_srt_max_module;
@@ -207,6 +222,9 @@ void ngx_srt_relays_finish(ngx_srt_session_t *s, ngx_uint_t now);
 /* from the relays back to the session; Context: event loop */
 void ngx_srt_session_close(ngx_srt_session_t *s, const char *reason);
 void ngx_srt_session_relay_done(ngx_srt_session_t *s);
+
+/* the access_log lines of a session that ends; Context: event loop */
+void ngx_srt_log_session(ngx_srt_session_t *s);
 
 /* metrics in the HTTP module's zone, when it is loaded */
 void ngx_srt_metric_add(ngx_uint_t metric, ngx_atomic_int_t n);

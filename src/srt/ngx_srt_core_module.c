@@ -28,8 +28,6 @@ static char *ngx_srt_core_relay_live(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_srt_core_forward(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_srt_core_access_log(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static ngx_addr_t *ngx_srt_core_parse_addr(ngx_conf_t *cf, ngx_str_t *text,
     in_port_t default_port);
 static char *ngx_srt_core_load_keys(ngx_conf_t *cf, ngx_srt_srv_conf_t *conf);
@@ -55,7 +53,7 @@ static ngx_command_t  ngx_srt_core_commands[] = {
       NULL },
 
     { ngx_string("listen"),
-      NGX_SRT_SRV_CONF|NGX_CONF_TAKE1,
+      NGX_SRT_SRV_CONF|NGX_CONF_TAKE12,
       ngx_srt_core_listen,
       NGX_SRT_SRV_CONF_OFFSET,
       0,
@@ -173,13 +171,6 @@ static ngx_command_t  ngx_srt_core_commands[] = {
       offsetof(ngx_srt_srv_conf_t, relay_timeout),
       NULL },
 
-    { ngx_string("access_log"),
-      NGX_SRT_SRV_CONF|NGX_CONF_TAKE1,
-      ngx_srt_core_access_log,
-      NGX_SRT_SRV_CONF_OFFSET,
-      0,
-      NULL },
-
       ngx_null_command
 };
 
@@ -247,7 +238,6 @@ ngx_srt_core_create_srv_conf(ngx_conf_t *cf)
      *     conf->relay_rtmp = { 0, NULL };
      *     conf->relay_live = { 0, NULL };
      *     conf->forward = { 0, NULL };
-     *     conf->access_log = NULL;
      */
 
     conf->latency = NGX_CONF_UNSET_MSEC;
@@ -449,6 +439,7 @@ ngx_srt_core_listen(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_srt_srv_conf_t *scf = conf;
 
+    ngx_int_t    n;
     ngx_str_t   *value;
     ngx_addr_t  *addr;
 
@@ -457,6 +448,27 @@ ngx_srt_core_listen(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     value = cf->args->elts;
+
+    scf->sockets = 1;
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "sockets=", 8) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        n = ngx_atoi(value[2].data + 8, value[2].len - 8);
+
+        if (n < 1 || n > NGX_SRT_SOCKETS_MAX) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"sockets\" must be 1 to %d in \"%V\"",
+                               NGX_SRT_SOCKETS_MAX, &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        scf->sockets = n;
+    }
 
     addr = ngx_srt_core_parse_addr(cf, &value[1], 0);
     if (addr == NULL) {
@@ -801,32 +813,6 @@ ngx_srt_core_forward(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     scf->forward = value[1];
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_srt_core_access_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_srt_srv_conf_t *scf = conf;
-
-    ngx_str_t  *value;
-
-    if (scf->access_log) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        return NGX_CONF_OK;
-    }
-
-    scf->access_log = ngx_conf_open_file(cf->cycle, &value[1]);
-    if (scf->access_log == NULL) {
-        return NGX_CONF_ERROR;
-    }
 
     return NGX_CONF_OK;
 }

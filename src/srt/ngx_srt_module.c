@@ -34,6 +34,11 @@
 #define NGX_SRT_CHUNK           (64 * 1024)
 #define NGX_SRT_RECV_MAX        1500
 #define NGX_SRT_POLL_MS         50
+#define NGX_SRT_BATCH_MS        10      /* the least time between two
+                                           rounds of reads while streams
+                                           are live */
+#define NGX_SRT_EVENTS          256
+#define NGX_SRT_READ_CHUNKS     8       /* 512 KiB a stream a round */
 #define NGX_SRT_STATS_MS        1000
 #define NGX_SRT_PENDING_HOLD    1500    /* ms a reserved name is held
                                            for its accept against other
@@ -117,6 +122,8 @@ typedef struct {
     int                         efd;
     ngx_connection_t           *notify;
 
+    u_char                     *rbuf;           /* the thread's, CHUNK */
+
     /* event loop side */
     ngx_queue_t                 live;
     ngx_uint_t                  next_id;
@@ -128,7 +135,8 @@ static ngx_int_t ngx_srt_init_zone(ngx_shm_zone_t *shm_zone, void *data);
 static ngx_int_t ngx_srt_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_srt_init_process(ngx_cycle_t *cycle);
 static void ngx_srt_exit_process(ngx_cycle_t *cycle);
-static ngx_int_t ngx_srt_listen(ngx_srt_worker_t *w, ngx_srt_listener_t *l);
+static ngx_int_t ngx_srt_listen(ngx_srt_worker_t *w, ngx_srt_listener_t *l,
+    ngx_uint_t first);
 static int ngx_srt_udp_socket(ngx_srt_srv_conf_t *conf, ngx_log_t *log);
 static int ngx_srt_listen_callback(void *opaque, SRTSOCKET ns,
     int hsversion, const struct sockaddr *peer, const char *streamid);
@@ -142,6 +150,7 @@ static void ngx_srt_thread_accept(ngx_srt_worker_t *w,
     ngx_srt_listener_t *l, ngx_msec_t now);
 static void ngx_srt_thread_read(ngx_srt_worker_t *w, ngx_srt_session_t *s,
     ngx_msec_t now);
+static void ngx_srt_thread_perf(ngx_srt_session_t *s);
 static void ngx_srt_thread_stats(ngx_srt_worker_t *w, ngx_srt_session_t *s);
 static void ngx_srt_thread_close(ngx_srt_worker_t *w, ngx_srt_session_t *s,
     const char *reason);
@@ -488,7 +497,7 @@ ngx_srt_udp_socket(ngx_srt_srv_conf_t *conf, ngx_log_t *log)
 static ngx_int_t
 ngx_srt_init_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t             i;
+    ngx_uint_t             i, k, n;
     ngx_event_t           *rev;
     ngx_connection_t      *c;
     ngx_srt_worker_t      *w;
@@ -537,6 +546,11 @@ ngx_srt_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    w->rbuf = ngx_palloc(cycle->pool, NGX_SRT_CHUNK);
+    if (w->rbuf == NULL) {
+        return NGX_ERROR;
+    }
+
     ngx_srt_worker = w;
 
     w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -574,20 +588,34 @@ ngx_srt_init_process(ngx_cycle_t *cycle)
     (void) srt_epoll_set(w->eid, SRT_EPOLL_ENABLE_EMPTY);
 
     servers = mcf->servers.elts;
+    n = 0;
 
-    w->listeners = ngx_pcalloc(cycle->pool,
-                               mcf->servers.nelts * sizeof(ngx_srt_listener_t));
+    for (i = 0; i < mcf->servers.nelts; i++) {
+        n += servers[i]->sockets;
+    }
+
+    w->listeners = ngx_pcalloc(cycle->pool, n * sizeof(ngx_srt_listener_t));
     if (w->listeners == NULL) {
         return NGX_ERROR;
     }
 
-    for (i = 0; i < mcf->servers.nelts; i++) {
-        w->listeners[i].conf = servers[i];
-        w->listeners[i].sock = SRT_INVALID_SOCK;
-        w->listeners[i].udp = -1;
+    /*
+     * "listen ... sockets=N": N UDP sockets of the reuseport group in
+     * each worker, each a libsrt listener with its own receive thread
+     * and socket buffer
+     */
 
-        if (ngx_srt_listen(w, &w->listeners[i]) == NGX_OK) {
-            w->nlisteners = i + 1;
+    n = 0;
+
+    for (i = 0; i < mcf->servers.nelts; i++) {
+        for (k = 0; k < servers[i]->sockets; k++, n++) {
+            w->listeners[n].conf = servers[i];
+            w->listeners[n].sock = SRT_INVALID_SOCK;
+            w->listeners[n].udp = -1;
+
+            if (ngx_srt_listen(w, &w->listeners[n], k == 0) == NGX_OK) {
+                w->nlisteners = n + 1;
+            }
         }
     }
 
@@ -606,7 +634,7 @@ ngx_srt_init_process(ngx_cycle_t *cycle)
 /* Context: event loop, before the thread starts */
 
 static ngx_int_t
-ngx_srt_listen(ngx_srt_worker_t *w, ngx_srt_listener_t *l)
+ngx_srt_listen(ngx_srt_worker_t *w, ngx_srt_listener_t *l, ngx_uint_t first)
 {
     int                  yes, no, v, events;
     SRTSOCKET            sock;
@@ -696,10 +724,13 @@ ngx_srt_listen(ngx_srt_worker_t *w, ngx_srt_listener_t *l)
         goto failed;
     }
 
-    ngx_log_error(NGX_LOG_INFO, w->log, 0,
-                  "srt: listening on %V (UDP, latency %M ms%s)",
-                  &conf->listen, conf->latency,
-                  conf->passphrase.len ? ", encrypted" : "");
+    if (first) {
+        ngx_log_error(NGX_LOG_INFO, w->log, 0,
+                      "srt: listening on %V (UDP, %ui socket%s, latency "
+                      "%M ms%s)", &conf->listen, conf->sockets,
+                      conf->sockets == 1 ? "" : "s", conf->latency,
+                      conf->passphrase.len ? ", encrypted" : "");
+    }
 
     return NGX_OK;
 
@@ -735,7 +766,7 @@ ngx_srt_listen_callback(void *opaque, SRTSOCKET ns, int hsversion,
 {
     ngx_srt_srv_conf_t *conf = opaque;
 
-    int                     code;
+    int                     code, yes, keylen;
     char                    addr[NGX_SOCKADDR_STRLEN + 1];
     const char             *name;
     size_t                  n;
@@ -819,14 +850,42 @@ ngx_srt_listen_callback(void *opaque, SRTSOCKET ns, int hsversion,
         }
     }
 
+    /*
+     * A passphrase in the token is this caller's, instead of the
+     * server's: libsrt checks it in the key exchange that follows.
+     */
+
+    if (claims.srt_passphrase[0] != '\0') {
+        yes = 1;
+        keylen = (int) conf->pbkeylen;
+
+        if (srt_setsockflag(ns, SRTO_PASSPHRASE, claims.srt_passphrase,
+                            (int) ngx_strlen(claims.srt_passphrase))
+            != 0
+            || srt_setsockflag(ns, SRTO_PBKEYLEN, &keylen, sizeof(keylen))
+               != 0
+            || srt_setsockflag(ns, SRTO_ENFORCEDENCRYPTION, &yes,
+                               sizeof(yes))
+               != 0)
+        {
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                          "srt: cannot set the passphrase of the token on "
+                          "the socket of %s: %s", addr,
+                          srt_getlasterror_str());
+            rc = INGEST_STREAMID_INTERNAL;
+            goto reject;
+        }
+    }
+
     rc = ngx_srt_reserve(conf, ns, &sid, &claims);
     if (rc != INGEST_STREAMID_OK) {
         goto reject;
     }
 
-    ngx_log_debug3(NGX_LOG_DEBUG_CORE, ngx_cycle->log, 0,
-                   "srt: %s publishes \"%s\" on %V", addr,
-                   sid.resource.data, &conf->listen);
+    ngx_log_debug4(NGX_LOG_DEBUG_CORE, ngx_cycle->log, 0,
+                   "srt: %s publishes \"%s\" on %V, passphrase of the %s",
+                   addr, sid.resource.data, &conf->listen,
+                   claims.srt_passphrase[0] ? "token" : "server");
 
     return 0;
 
@@ -1058,19 +1117,40 @@ ngx_srt_thread(void *data)
     ngx_msec_t          now, last_tick;
     ngx_queue_t        *q, *next;
     ngx_srt_msg_t      *cmd, *m;
-    SRT_EPOLL_EVENT     ev[64];
     ngx_srt_session_t  *s;
     sigset_t            set;
+    SRT_EPOLL_EVENT     ev[NGX_SRT_EVENTS];
 
     /* signals are the event loop's */
     (void) sigfillset(&set);
     (void) pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     last_tick = ngx_srt_now();
+    now = last_tick;
 
     while (!w->stop) {
 
-        n = srt_epoll_uwait(w->eid, ev, 64, NGX_SRT_POLL_MS);
+        /*
+         * libsrt hands over each packet at its play time, so a stream
+         * is readable hundreds of times a second. Reading in rounds at
+         * most every NGX_SRT_BATCH_MS makes one message and one write
+         * per relay of several packets instead of one per packet: a
+         * few times fewer wake-ups and system calls in this thread and
+         * the event loop, for 10 ms more delay in a stream that waits
+         * its latency (hundreds of ms) anyway.
+         */
+
+        if (!ngx_queue_empty(&w->sessions)) {
+            k = ngx_srt_now() - now;
+
+            if (k < NGX_SRT_BATCH_MS) {
+                /* ngx_msleep() is a macro: no expression in it */
+                k = NGX_SRT_BATCH_MS - k;
+                ngx_msleep(k);
+            }
+        }
+
+        n = srt_epoll_uwait(w->eid, ev, NGX_SRT_EVENTS, NGX_SRT_POLL_MS);
 
         if (n < 0) {
             ngx_msleep(NGX_SRT_POLL_MS);
@@ -1152,7 +1232,7 @@ ngx_srt_thread(void *data)
 
             if (now - s->last_data >= s->conf->idle_timeout) {
                 ngx_srt_metric_add(NGX_HTTP_INGEST_M_SRT_ERR_IDLE, 1);
-                ngx_srt_thread_close(w, s, "idle timeout");
+                ngx_srt_thread_close(w, s, NGX_SRT_REASON_IDLE);
             }
         }
     }
@@ -1160,7 +1240,7 @@ ngx_srt_thread(void *data)
     while (!ngx_queue_empty(&w->sessions)) {
         q = ngx_queue_head(&w->sessions);
         s = ngx_queue_data(q, ngx_srt_session_t, tqueue);
-        ngx_srt_thread_close(w, s, "worker exiting");
+        ngx_srt_thread_close(w, s, NGX_SRT_REASON_EXITING);
     }
 
     return NULL;
@@ -1209,6 +1289,11 @@ ngx_srt_thread_accept(ngx_srt_worker_t *w, ngx_srt_listener_t *l,
         len = ngx_sock_ntop((struct sockaddr *) &sa, addrlen, s->peer,
                             NGX_SOCKADDR_STRLEN, 1);
         s->peer[len] = '\0';
+
+        len = ngx_sock_ntop((struct sockaddr *) &sa, addrlen, s->addr,
+                            NGX_SOCKADDR_STRLEN, 0);
+        s->addr[len] = '\0';
+        s->port = ngx_inet_get_port((struct sockaddr *) &sa);
 
         /* what the listen callback reserved for this socket */
 
@@ -1265,89 +1350,166 @@ ngx_srt_thread_accept(ngx_srt_worker_t *w, ngx_srt_listener_t *l,
 }
 
 
-/* Context: the SRT thread */
+/*
+ * Reads what a stream has, in messages of up to NGX_SRT_CHUNK bytes for
+ * the event loop, at most NGX_SRT_READ_CHUNKS of them a round.
+ * Context: the SRT thread
+ */
 
 static void
 ngx_srt_thread_read(ngx_srt_worker_t *w, ngx_srt_session_t *s,
     ngx_msec_t now)
 {
-    int             n, err;
-    size_t          limit;
-    ngx_uint_t      drop;
+    int             n, err, events, size;
+    size_t          len, limit;
+    ngx_uint_t      drop, more, chunks;
+    const char     *fail;
     ngx_srt_msg_t  *m;
 
-    m = NULL;
+    more = 1;
+    fail = NULL;
 
-    for ( ;; ) {
-        if (m != NULL && m->len + NGX_SRT_RECV_MAX > NGX_SRT_CHUNK) {
-            break;
-        }
+    for (chunks = 0; more && fail == NULL && chunks < NGX_SRT_READ_CHUNKS;
+         chunks++)
+    {
+        len = 0;
+        more = 0;
 
-        if (m == NULL) {
-            m = ngx_alloc(offsetof(ngx_srt_msg_t, data) + NGX_SRT_CHUNK,
-                          w->log);
-            if (m == NULL) {
-                return;
-            }
+        while (len + NGX_SRT_RECV_MAX <= NGX_SRT_CHUNK) {
 
-            ngx_memzero(m, offsetof(ngx_srt_msg_t, data));
-        }
+            n = srt_recvmsg(s->sock, (char *) w->rbuf + len,
+                            NGX_SRT_RECV_MAX);
 
-        n = srt_recvmsg(s->sock, (char *) m->data + m->len,
-                        NGX_SRT_RECV_MAX);
+            if (n == SRT_ERROR) {
+                err = srt_getlasterror(NULL);
 
-        if (n == SRT_ERROR) {
-            err = srt_getlasterror(NULL);
+                if (err == SRT_EASYNCRCV) {
+                    break;
+                }
 
-            if (err == SRT_EASYNCRCV) {
+                if (err == SRT_ECONNLOST) {
+                    fail = NGX_SRT_REASON_LOST;
+                    break;
+                }
+
+                /* libsrt's text is the thread's, not for the event loop */
+
+                ngx_log_error(NGX_LOG_INFO, w->log, 0,
+                              "srt: \"%s\" from %s: srt_recvmsg() failed: "
+                              "%s", s->name, s->peer,
+                              srt_getlasterror_str());
+
+                fail = NGX_SRT_REASON_RECV;
                 break;
             }
 
-            ngx_free(m);
-            ngx_srt_thread_close(w, s, err == SRT_ECONNLOST
-                                       ? "connection lost"
-                                       : srt_getlasterror_str());
-            return;
+            if (n == 0) {
+                break;
+            }
+
+            len += n;
+            s->last_data = now;
+
+            /*
+             * Asking is cheaper than a read that fails: libsrt reports
+             * "nothing to read" with a C++ exception, caught at its API.
+             */
+
+            events = 0;
+            size = sizeof(events);
+
+            if (srt_getsockflag(s->sock, SRTO_EVENT, &events, &size) == 0
+                && (events & SRT_EPOLL_IN) == 0)
+            {
+                break;
+            }
+
+            more = 1;
         }
 
-        if (n == 0) {
+        if (len == 0) {
             break;
         }
 
-        m->len += n;
-        s->last_data = now;
+        if (fail == NULL) {
+            ngx_srt_thread_perf(s);
+        }
+
+        /* the event loop does not keep up: a bounded queue per stream */
+
+        limit = 2 * s->conf->relay_buffer;
+
+        (void) pthread_mutex_lock(&w->mutex);
+
+        drop = (s->queued + len > limit);
+
+        if (!drop) {
+            s->queued += len;
+        }
+
+        (void) pthread_mutex_unlock(&w->mutex);
+
+        if (drop) {
+            ngx_srt_metric_add(NGX_HTTP_INGEST_M_SRT_BRIDGE_DROPS, len);
+            continue;
+        }
+
+        m = ngx_alloc(offsetof(ngx_srt_msg_t, data) + len, w->log);
+        if (m == NULL) {
+            ngx_srt_metric_add(NGX_HTTP_INGEST_M_SRT_BRIDGE_DROPS, len);
+
+            (void) pthread_mutex_lock(&w->mutex);
+            s->queued -= len;
+            (void) pthread_mutex_unlock(&w->mutex);
+
+            continue;
+        }
+
+        ngx_memzero(m, offsetof(ngx_srt_msg_t, data));
+        ngx_memcpy(m->data, w->rbuf, len);
+        m->len = len;
+
+        m->type = NGX_SRT_MSG_DATA;
+        m->session = s;
+        ngx_srt_push(w, m);
     }
 
-    if (m->len == 0) {
-        ngx_free(m);
-        return;
+    if (fail != NULL) {
+        ngx_srt_thread_close(w, s, fail);
     }
-
-    /* the event loop does not keep up: a bounded queue per stream */
-
-    limit = 2 * s->conf->relay_buffer;
-
-    (void) pthread_mutex_lock(&w->mutex);
-
-    drop = (s->queued + m->len > limit);
-
-    if (!drop) {
-        s->queued += m->len;
-    }
-
-    (void) pthread_mutex_unlock(&w->mutex);
-
-    if (drop) {
-        ngx_srt_metric_add(NGX_HTTP_INGEST_M_SRT_BRIDGE_DROPS, m->len);
-        ngx_free(m);
-        return;
-    }
-
-    m->type = NGX_SRT_MSG_DATA;
-    m->session = s;
-    ngx_srt_push(w, m);
 
     /* more may be waiting: epoll is level-triggered, it comes back */
+}
+
+
+/*
+ * libsrt's totals of a stream, kept in the session: a socket that is
+ * broken (the caller has closed) has none any more, so they are taken
+ * after every round of reads and the last ones are what the session
+ * ends with.
+ * Context: the SRT thread
+ */
+
+static void
+ngx_srt_thread_perf(ngx_srt_session_t *s)
+{
+    SRT_TRACEBSTATS   perf;
+    ngx_srt_stats_t  *st;
+
+    if (srt_bistats(s->sock, &perf, 0, 1) != 0) {
+        return;
+    }
+
+    st = &s->tstats;
+
+    st->packets = (uint64_t) perf.pktRecvTotal;
+    st->bytes = perf.byteRecvTotal;
+    st->lost = (uint64_t) perf.pktRcvLossTotal;
+    st->retrans = (uint64_t) perf.pktRcvRetrans;
+    st->drops = (uint64_t) perf.pktRcvDropTotal;
+    st->undecrypted = (uint64_t) perf.pktRcvUndecryptTotal;
+    st->rtt_ms = perf.msRTT;
+    st->mbps = perf.mbpsRecvRate;
 }
 
 
@@ -1356,12 +1518,9 @@ ngx_srt_thread_read(ngx_srt_worker_t *w, ngx_srt_session_t *s,
 static void
 ngx_srt_thread_stats(ngx_srt_worker_t *w, ngx_srt_session_t *s)
 {
-    ngx_srt_msg_t    *m;
-    SRT_TRACEBSTATS   perf;
+    ngx_srt_msg_t  *m;
 
-    if (srt_bistats(s->sock, &perf, 0, 1) != 0) {
-        return;
-    }
+    ngx_srt_thread_perf(s);
 
     m = ngx_calloc(sizeof(ngx_srt_msg_t), w->log);
     if (m == NULL) {
@@ -1370,14 +1529,7 @@ ngx_srt_thread_stats(ngx_srt_worker_t *w, ngx_srt_session_t *s)
 
     m->type = NGX_SRT_MSG_STATS;
     m->session = s;
-    m->stats.packets = (uint64_t) perf.pktRecvTotal;
-    m->stats.bytes = perf.byteRecvTotal;
-    m->stats.lost = (uint64_t) perf.pktRcvLossTotal;
-    m->stats.retrans = (uint64_t) perf.pktRcvRetrans;
-    m->stats.drops = (uint64_t) perf.pktRcvDropTotal;
-    m->stats.undecrypted = (uint64_t) perf.pktRcvUndecryptTotal;
-    m->stats.rtt_ms = perf.msRTT;
-    m->stats.mbps = perf.mbpsRecvRate;
+    m->stats = s->tstats;
 
     ngx_srt_push(w, m);
 }
@@ -1548,7 +1700,7 @@ ngx_srt_session_accepted(ngx_srt_worker_t *w, ngx_srt_session_t *s)
                   s->name, &s->conf->listen, s->sub);
 
     if (ngx_srt_relays_start(s) != NGX_OK) {
-        ngx_srt_session_close(s, "no relay could start");
+        ngx_srt_session_close(s, NGX_SRT_REASON_NO_START);
     }
 }
 
@@ -1677,7 +1829,7 @@ ngx_srt_session_relay_done(ngx_srt_session_t *s)
         return;
     }
 
-    ngx_srt_session_close(s, "no relay left");
+    ngx_srt_session_close(s, NGX_SRT_REASON_NO_RELAY);
 }
 
 
@@ -1686,10 +1838,8 @@ ngx_srt_session_relay_done(ngx_srt_session_t *s)
 static void
 ngx_srt_session_free(ngx_srt_session_t *s)
 {
-    u_char              *p;
     ngx_msec_t           ms;
     ngx_srt_stats_t     *st;
-    u_char               line[1024];
 
     ms = ngx_current_msec - s->start_msec;
     st = &s->stats;
@@ -1706,19 +1856,7 @@ ngx_srt_session_free(ngx_srt_session_t *s)
                   st->packets, st->bytes, st->lost, st->retrans, st->drops,
                   st->rtt_ms);
 
-    if (s->conf->access_log != NULL && s->conf->access_log->fd != -1) {
-        p = ngx_slprintf(line, line + sizeof(line) - 1,
-                         "%V %s \"%s\" \"%s\" %V %M.%03M %uL %uL %uL %uL "
-                         "%uL %.3f \"%s\"",
-                         &ngx_cached_http_log_iso8601, s->peer, s->name,
-                         s->sub, &s->conf->listen, ms / 1000, ms % 1000,
-                         st->packets, st->bytes, st->lost, st->retrans,
-                         st->drops, st->rtt_ms,
-                         s->close_reason ? s->close_reason : "closed");
-        *p++ = LF;
-
-        (void) ngx_write_fd(s->conf->access_log->fd, line, p - line);
-    }
+    ngx_srt_log_session(s);
 
     ngx_queue_remove(&s->queue);
     ngx_free(s);

@@ -708,6 +708,7 @@ ngx_srt_relay_close(ngx_srt_relay_t *r)
 
     r->closed = 1;
     s = r->session;
+    s->relay_sent += r->sent;
 
     if (r->timer.timer_set) {
         ngx_del_timer(&r->timer);

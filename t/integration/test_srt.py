@@ -7,16 +7,18 @@ receiving the RTMP relay, read back with ffprobe.
 """
 
 import os
+import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from harness import (REPO, SRT_MODULE, NGINX, Conf, free_port, nginx_t,
-                     sanitizer_env, wait_until)
+from harness import (REPO, SRT_MODULE, NGINX, Conf, NginxServer, free_port,
+                     nginx_t, sanitizer_env, wait_until)
 from tokens import HSKey, LogCursor, claims, mint
 import srtpeer
 
@@ -40,6 +42,76 @@ def udp_port():
             continue
         finally:
             t.close()
+
+
+def udp_sockets_on(port):
+    """UDP sockets bound to 127.0.0.1:port (a reuseport group)"""
+    key = "0100007F:%04X" % port
+    with open("/proc/net/udp") as f:
+        return sum(1 for l in f if l.split()[1] == key)
+
+
+class TcpSink:
+    """a TCP listener that accepts every connection and reads it (or,
+    read=False, never reads); conns: one dict per connection"""
+
+    def __init__(self, read=True):
+        self.read = read
+        self.conns = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.alive = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while self.alive:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            rec = {"sock": c, "data": bytearray(), "closed": False}
+            with self.lock:
+                self.conns.append(rec)
+            if self.read:
+                threading.Thread(target=self._read, args=(rec,),
+                                 daemon=True).start()
+
+    def _read(self, rec):
+        while True:
+            try:
+                b = rec["sock"].recv(1 << 16)
+            except OSError:
+                b = b""
+            if not b:
+                rec["closed"] = True
+                return
+            with self.lock:
+                rec["data"] += b
+
+    def peer_closed(self, rec):
+        """for read=False: has nginx closed this connection? (a reset or
+        EOF shows once the unread bytes are gone)"""
+        try:
+            rec["sock"].setblocking(False)
+            while True:
+                b = rec["sock"].recv(1 << 20)
+                if not b:
+                    return True
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+
+    def close(self):
+        self.alive = False
+        self.sock.close()
+        with self.lock:
+            for rec in self.conns:
+                rec["sock"].close()
 
 
 def ffmpeg_publish(port, streamid, seconds, passphrase=PASSPHRASE,
@@ -167,7 +239,18 @@ def env(tmp_path_factory):
 def srt_conf(conf, env, port, extra=()):
     conf.extra_modules.append(SRT_MODULE)
     conf.location("= /metrics", "ingest_metrics;")
-    lines = ["srt {", "    server {",
+    lines = ["srt {",
+             "    log_format all '$srt_session|$srt_stream|$srt_sub|"
+             "$srt_remote_addr|$srt_remote_port|$srt_server_addr|"
+             "$srt_packets|$srt_bytes|$srt_packets_lost|$srt_retransmits|"
+             "$srt_drops|$srt_undecrypted|$srt_rtt|$srt_duration|"
+             "$srt_status|$srt_reason|$srt_relay_bytes|"
+             "$srt_bridge_dropped|$time_iso8601|$time_local|$msec|$pid';",
+             "    log_format json escape=json '{\"stream\":\"$srt_stream\","
+             "\"sub\":\"$srt_sub\",\"status\":\"$srt_status\","
+             "\"packets\":$srt_packets,\"lost\":$srt_packets_lost,"
+             "\"rtt\":$srt_rtt}';",
+             "    server {",
              "        listen 127.0.0.1:%d;" % port,
              "        latency 120ms;",
              "        passphrase \"%s\";" % PASSPHRASE,
@@ -179,7 +262,9 @@ def srt_conf(conf, env, port, extra=()):
              "        relay_live %s;" % env["worker"].sock,
              "        relay_rtmp rtmp://127.0.0.1:%d/live/$stream;"
              % env["rtmp"].port,
-             "        access_log %s/srt_access.log;" % conf.prefix]
+             "        access_log %s/srt_access.log;" % conf.prefix,
+             "        access_log %s/srt_all.log all;" % conf.prefix,
+             "        access_log %s/srt_json.log json;" % conf.prefix]
     lines += ["        " + e for e in extra]
     lines += ["    }", "}"]
     conf.main.append("\n".join(lines))
@@ -210,6 +295,44 @@ def sid(name, tok=None, mode="publish"):
     if tok:
         s += ",t=" + tok
     return s
+
+
+ALL_FIELDS = ("session stream sub remote_addr remote_port server_addr "
+              "packets bytes packets_lost retransmits drops undecrypted rtt "
+              "duration status reason relay_bytes bridge_dropped "
+              "time_iso8601 time_local msec pid").split()
+
+
+def all_log(srv, name, timeout=10):
+    """the fields of the stream's line in srt_all.log (format "all")"""
+    path = srv.prefix / "srt_all.log"
+    found = []
+
+    def line():
+        if path.exists():
+            found[:] = [l for l in path.read_text().splitlines()
+                        if l.split("|")[1] == name]
+        return found
+
+    wait_until(line, timeout=timeout, what="the access log line of %s" % name)
+    assert len(found) == 1, found
+    return dict(zip(ALL_FIELDS, found[0].split("|")))
+
+
+def json_log(srv, name, timeout=10):
+    import json
+    path = srv.prefix / "srt_json.log"
+    found = []
+
+    def line():
+        if path.exists():
+            found[:] = [json.loads(l) for l in path.read_text().splitlines()]
+            found[:] = [j for j in found if j["stream"] == name]
+        return found
+
+    wait_until(line, timeout=timeout, what="the JSON log line of %s" % name)
+    assert len(found) == 1, found
+    return found[0]
 
 
 def metric(srv, name, **labels):
@@ -277,6 +400,38 @@ def test_publish_becomes_llhls_and_rtmp(srt, env):
     line = [l for l in log.splitlines() if '"%s"' % name in l]
     assert len(line) == 1, log
     assert '"alice"' in line[0]
+
+    # log_format with every variable: the session's real values
+    v = all_log(srt, name)
+    pid, sess = v["session"].split("-")
+    assert pid == v["pid"] and int(pid) in srt.worker_pids()
+    assert int(sess) >= 1
+    assert v["sub"] == "alice"
+    assert v["remote_addr"] == "127.0.0.1" and int(v["remote_port"]) > 0
+    assert v["server_addr"] == "127.0.0.1:%d" % srt.srt_port
+    assert int(v["packets"]) == m1.get("srt_packets_received_total") \
+        - (m0.value("srt_packets_received_total") or 0)
+    assert int(v["bytes"]) == m1.get("srt_bytes_received_total") \
+        - (m0.value("srt_bytes_received_total") or 0)
+    assert int(v["packets_lost"]) >= 0 and int(v["retransmits"]) >= 0
+    assert int(v["drops"]) >= 0 and int(v["undecrypted"]) == 0
+    assert 0 < float(v["rtt"]) < 100
+    assert 12 < float(v["duration"]) < 25, v
+    assert v["status"] == "closed" and v["reason"] == "connection lost"
+    assert int(v["relay_bytes"]) == \
+        m1.get("srt_relay_bytes_total", relay="live") \
+        + m1.get("srt_relay_bytes_total", relay="rtmp") \
+        - (m0.value("srt_relay_bytes_total", relay="live") or 0) \
+        - (m0.value("srt_relay_bytes_total", relay="rtmp") or 0)
+    assert int(v["bridge_dropped"]) == 0
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$",
+                    v["time_iso8601"]), v
+    assert re.match(r"\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}$",
+                    v["time_local"]), v
+    assert abs(float(v["msec"]) - time.time()) < 30
+    j = json_log(srt, name)
+    assert j["sub"] == "alice" and j["status"] == "closed"
+    assert j["packets"] == int(v["packets"]) and j["rtt"] == float(v["rtt"])
 
 
 REJECTIONS = [
@@ -357,6 +512,48 @@ def test_wrong_passphrase(srt, env):
     srtpeer.srt_close(r[1])
 
 
+def test_passphrase_from_the_token(srt, env):
+    """a token's srt_passphrase is its caller's passphrase instead of the
+    server's: the caller with it is accepted, with the server's, another
+    or none refused by libsrt's key exchange"""
+    own = "per stream secret 1"
+    accepted = metric(srt, "srt_streams_accepted_total")
+    # (each name of its own: a failed handshake holds its name for 1.5 s)
+    for name, other, code in (("pp1a", PASSPHRASE, 10),   # BADSECRET
+                              ("pp1b", "another secret 99", 10),
+                              ("pp1c", None, 11)):        # UNSECURE
+        tok = token(env, name, srt_passphrase=own)
+        got = srtpeer.srt_connect(srt.srt_port, sid(name, tok), other)
+        assert got == code, (name, srtpeer.reject_str(got))
+    assert metric(srt, "srt_streams_accepted_total") == accepted
+    name = "pp1"
+    tok = token(env, name, srt_passphrase=own)
+    r = srtpeer.srt_connect(srt.srt_port, sid(name, tok), own, keep=True,
+                            send=b"\x47" * 1316 * 3)
+    assert r[0] == 0, srtpeer.reject_str(r[0])
+    time.sleep(0.5)
+    srtpeer.srt_close(r[1])
+    v = all_log(srt, name)
+    assert int(v["packets"]) == 3 and int(v["undecrypted"]) == 0, v
+
+    # a token minted by the CLI, a real encoder (ffmpeg) with its key
+    name, own = "pp2", "another per stream secret"
+    tok = subprocess.run(
+        [str(REPO / "build" / "ingest-token"), "mint", "--kid", "srt1",
+         "--alg", "HS256", "--key", str(env["keyfile"]), "--sub", "bob",
+         "--aud", "srt", "--scope", name, "--ttl", "5m",
+         "--srt-passphrase", own],
+        capture_output=True, text=True, check=True).stdout.strip()
+    rc, err = finish(ffmpeg_publish(srt.srt_port, sid(name, tok), 3,
+                                    passphrase=own, pbkeylen=24))
+    assert rc == 0, err
+    v = all_log(srt, name)
+    assert v["sub"] == "bob" and int(v["packets"]) > 50, v
+    assert int(v["undecrypted"]) == 0, v
+    rc, err = finish(ffmpeg_publish(srt.srt_port, sid(name, tok), 2))
+    assert rc != 0 and "Incorrect passphrase" in err, err
+
+
 def test_percent_encoded_streamid(srt, env):
     from urllib.parse import quote
     r = srtpeer.srt_connect(srt.srt_port,
@@ -403,6 +600,10 @@ def test_vanished_publisher_cleaned_after_idle_timeout(srt, env):
     assert errors(srt, "idle_timeout") == before + 1 or \
         cur.find(r'"%s" .*(connection lost|idle)' % name)
     srtpeer.srt_close(r[1])
+    v = all_log(srt, name)
+    assert (v["status"], v["reason"]) == ("idle_timeout", "idle timeout"), v
+    # libsrt counts the headers (UDP, IP) in its bytes
+    assert int(v["packets"]) == 1 and int(v["bytes"]) == 1316 + 44
     got = srtpeer.srt_connect(srt.srt_port, sid(name, token(env, name)),
                               PASSPHRASE)
     assert got == 0
@@ -501,3 +702,105 @@ def test_module_loads_without_the_http_module(tmp_path):
     out = r.stdout + r.stderr
     assert r.returncode == 0, out
     assert "undefined symbol" not in out
+
+
+def test_listen_sockets(tmp_path_factory):
+    """listen ... sockets=3 with 2 workers: 6 UDP sockets in the
+    reuseport group, each a libsrt listener; every caller's packets reach
+    the listener that accepted it, so each stream arrives whole"""
+    sink = TcpSink()
+    port = udp_port()
+    conf = Conf(tmp_path_factory.mktemp("nginx-srt-sockets"), workers=2)
+    conf.extra_modules.append(SRT_MODULE)
+    conf.main.append("srt { server { listen 127.0.0.1:%d sockets=3; "
+                     "latency 80ms; forward tcp://127.0.0.1:%d; } }"
+                     % (port, sink.port))
+    srv = NginxServer(conf)
+    srv.start()
+    socks = []
+    try:
+        assert udp_sockets_on(port) == 6
+        assert len(re.findall(r"srt: listening on 127\.0\.0\.1:%d \(UDP, "
+                              r"3 sockets" % port, srv.read_log())) == 2
+        payloads = [bytes([0x47, i]) * (1316 * 40 // 2) for i in range(8)]
+        for i, data in enumerate(payloads):
+            r = srtpeer.srt_connect(port, "s%d" % i, keep=True, send=data)
+            assert r[0] == 0, srtpeer.reject_str(r[0])
+            socks.append(r[1])
+
+        def whole():
+            with sink.lock:
+                got = sorted(bytes(c["data"]) for c in sink.conns)
+            return got == sorted(payloads)
+
+        wait_until(whole, timeout=15, what="every stream at the sink")
+    finally:
+        for sk in socks:
+            srtpeer.srt_close(sk)
+        srv.stop()
+        sink.close()
+    srv.assert_clean_log()
+
+
+@pytest.mark.parametrize("param,message", [
+    ("sockets=0", r'"sockets" must be 1 to 32'),
+    ("sockets=33", r'"sockets" must be 1 to 32'),
+    ("socket=2", r'invalid parameter "socket=2"'),
+])
+def test_listen_sockets_config(tmp_path_factory, param, message):
+    conf = Conf(tmp_path_factory.mktemp("nginx-srt-bad"), workers=1)
+    conf.extra_modules.append(SRT_MODULE)
+    conf.main.append("srt { server { listen 127.0.0.1:%d %s; relay_live "
+                     "/tmp/x.sock; } }" % (udp_port(), param))
+    rc, out = nginx_t(conf)
+    assert rc != 0
+    assert re.search(r"\[emerg\].*" + message, out), out
+
+
+def test_access_log_escapes(srt, env):
+    """bytes of the token's sub that a log line cannot hold as they are:
+    \\xHH in the default escaping, JSON escapes with escape=json"""
+    name = "esc1"
+    sub = 'a"b\\c\u00e9'
+    tok = env["key"].mint(sub=sub, ttl=300, aud="srt", scope=name)
+    r = srtpeer.srt_connect(srt.srt_port, sid(name, tok), PASSPHRASE,
+                            keep=True, send=b"\x47" * 1316)
+    assert r[0] == 0
+    time.sleep(0.5)
+    srtpeer.srt_close(r[1])
+    v = all_log(srt, name)
+    assert v["sub"] == "a\\x22b\\x5Cc\\xC3\\xA9", v["sub"]
+    assert json_log(srt, name)["sub"] == sub
+    assert v["status"] == "closed"
+    # the totals of a session shorter than the 1 s of the statistics
+    assert int(v["packets"]) == 1, v
+
+
+def test_access_log_config(tmp_path_factory):
+    conf = Conf(tmp_path_factory.mktemp("nginx-srt-bad"), workers=1)
+    conf.extra_modules.append(SRT_MODULE)
+    base = "srt { %s server { listen 127.0.0.1:%d; relay_live /tmp/x.sock; " \
+        "%s } }"
+    cases = [
+        ("log_format a '$srt_nope';", "", r'unknown variable "\$srt_nope"'),
+        ("log_format a '$srt_stream';", "access_log /tmp/srt.log b;",
+         r'unknown log format "b"'),
+        ("log_format a x; log_format a y;", "",
+         r'duplicate "log_format" name "a"'),
+        ("log_format a escape=html x;", "",
+         r'unknown log format escaping "html"'),
+        ("log_format a '${srt_stream';", "", r"closing bracket"),
+        ("", "access_log off; access_log /tmp/srt.log;",
+         r'"access_log off"'),
+    ]
+    for main, server, message in cases:
+        conf.main[:] = [base % (main, udp_port(), server)]
+        rc, out = nginx_t(conf)
+        assert rc != 0, (main, server)
+        assert re.search(r"\[emerg\].*" + message, out), out
+    conf.main[:] = [base % ("log_format a escape=json '${srt_stream}x';",
+                            udp_port(), "access_log %s/a.log a; "
+                            "access_log %s/b.log;"
+                            % (conf.prefix, conf.prefix))]
+    rc, out = nginx_t(conf)
+    assert rc == 0, out

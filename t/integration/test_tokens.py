@@ -468,6 +468,15 @@ def test_audience_in_an_array(srv, ks):
         .create_ok(10)
 
 
+def test_srt_passphrase_claim_is_ignored_by_http(srv, ks):
+    """srt_passphrase is the SRT listener's: an upload token may carry
+    one; a malformed one makes the token bad_claim everywhere"""
+    up(srv, ks.hs.mint(sub=uniq("pp"), srt_passphrase="per stream 1234")) \
+        .create_ok(10)
+    bad = up(srv, ks.hs.mint(sub=uniq("pp"), srt_passphrase="short"))
+    check_rejection(srv, lambda: bad.create(10), 401, "bad_claim")
+
+
 def test_revoked_subject_after_its_time(srv, ks):
     """sub trudy <T>: tokens issued after T are good"""
     up(srv, ks.hs.mint(sub="trudy", iat=_now())).create_ok(10)

@@ -1360,7 +1360,49 @@ test_claims(void)
            "\"max_size\":9223372036854775808}", "bad_claim");
     CLAIMS("{\"sub\":\"a\",\"exp\":1700003600,\"x\":{}}", "malformed");
 
+    /* srt_passphrase: a string of 10 to 79 bytes (libsrt's rule) */
+
+    CLAIMS("{\"sub\":\"a\",\"exp\":1700003600,"
+           "\"srt_passphrase\":\"0123456789\"}", "ok");
+    CLAIMS("{\"sub\":\"a\",\"exp\":1700003600,"
+           "\"srt_passphrase\":\"012345678\"}", "bad_claim");
+    CLAIMS("{\"sub\":\"a\",\"exp\":1700003600,"
+           "\"srt_passphrase\":\"\"}", "bad_claim");
+    CLAIMS("{\"sub\":\"a\",\"exp\":1700003600,"
+           "\"srt_passphrase\":1234567890123}", "bad_claim");
+    CLAIMS("{\"sub\":\"a\",\"exp\":1700003600,"
+           "\"srt_passphrase\":[\"0123456789\"]}", "bad_claim");
+    CLAIMS("{\"sub\":\"a\",\"exp\":1700003600,"
+           "\"srt_passphrase\":null}", "bad_claim");
+    CLAIMS("{\"sub\":\"a\",\"exp\":1700003600,"
+           "\"srt_passphrase\":\"01234\\n56789\"}", "bad_claim");
+    CLAIMS("{\"sub\":\"a\",\"exp\":1700003600,"
+           "\"srt_passphrase\":\"0123456789\\u0000\"}", "malformed");
+
 #undef CLAIMS
+
+    memset(s, 'p', sizeof(s));
+    s[INGEST_TOKEN_PASSPHRASE_MAX] = '\0';
+    snprintf(p, sizeof(p), "{\"sub\":\"a\",\"exp\":1700003600,"
+             "\"srt_passphrase\":\"%s\"}", s);
+    CHECK_INT(vt(&ks, mkv(&ks, hdr, p), NOW, 0, &c), INGEST_TOKEN_OK);
+    CHECK_INT(strlen(c.srt_passphrase), INGEST_TOKEN_PASSPHRASE_MAX);
+    s[INGEST_TOKEN_PASSPHRASE_MAX] = 'p';
+    s[INGEST_TOKEN_PASSPHRASE_MAX + 1] = '\0';
+    snprintf(p, sizeof(p), "{\"sub\":\"a\",\"exp\":1700003600,"
+             "\"srt_passphrase\":\"%s\"}", s);
+    CHECK_INT(vt(&ks, mkv(&ks, hdr, p), NOW, 0, &c), INGEST_TOKEN_BAD_CLAIM);
+
+    /* escapes count as the bytes they stand for; absent: "" */
+
+    CHECK_INT(vt(&ks, mkv(&ks, hdr, "{\"sub\":\"a\",\"exp\":1700003600,"
+                                    "\"srt_passphrase\":\"a \\\"b\\\" "
+                                    "\\u00e9t\\u00e9\"}"), NOW, 0, &c),
+              INGEST_TOKEN_OK);
+    CHECK(strcmp(c.srt_passphrase, "a \"b\" \xc3\xa9t\xc3\xa9") == 0);
+    CHECK_INT(vt(&ks, mkv(&ks, hdr, "{\"sub\":\"a\",\"exp\":1700003600}"),
+                 NOW, 0, &c), INGEST_TOKEN_OK);
+    CHECK(c.srt_passphrase[0] == '\0');
 
     /* an audience fits 63 bytes, a type 127 */
 
@@ -1646,6 +1688,7 @@ test_sign(void)
     strcpy(c.types[1], "video/x-matroska");
     c.ntypes = 2;
     c.max_size = 10737418240ULL;
+    strcpy(c.srt_passphrase, "per \"stream\" secret");
     c.exp = NOW + 1800;
     c.nbf = NOW - 10;
     c.iat = NOW;
@@ -1664,6 +1707,7 @@ test_sign(void)
     CHECK_INT(v.ntypes, 2);
     CHECK(strcmp(v.types[1], "video/x-matroska") == 0);
     CHECK_U64(v.max_size, c.max_size);
+    CHECK(strcmp(v.srt_passphrase, c.srt_passphrase) == 0);
     CHECK_INT(v.exp, c.exp);
     CHECK_INT(v.nbf, c.nbf);
     CHECK_INT(v.iat, c.iat);
@@ -1739,6 +1783,15 @@ test_sign(void)
     NOSIGN(&v, "k1", INGEST_TOKEN_EDDSA, ed_priv, 32);
     v = c;
     strcpy(v.types[0], "video");
+    NOSIGN(&v, "k1", INGEST_TOKEN_EDDSA, ed_priv, 32);
+    v = c;
+    strcpy(v.srt_passphrase, "short");
+    NOSIGN(&v, "k1", INGEST_TOKEN_EDDSA, ed_priv, 32);
+    v = c;
+    strcpy(v.srt_passphrase, "0123456789\n");
+    NOSIGN(&v, "k1", INGEST_TOKEN_EDDSA, ed_priv, 32);
+    v = c;
+    memset(v.srt_passphrase, 'p', sizeof(v.srt_passphrase));
     NOSIGN(&v, "k1", INGEST_TOKEN_EDDSA, ed_priv, 32);
     v = c;
     v.exp = INGEST_TOKEN_TIME_MAX + 1;
