@@ -99,6 +99,8 @@ def test_live_plays(worker, tmp_path):
     wait_for(lambda: "live process ready" in w.log(), "the live process")
 
     feed = Feeder(sock, "cam", 12)
+    # the worker makes live_output with the first stream
+    out.mkdir(parents=True, exist_ok=True)
     srv = serve(out)
     try:
         wait_for(lambda: (out / "cam" / "master.m3u8").exists(), "master")
