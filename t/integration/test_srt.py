@@ -952,7 +952,9 @@ def test_slow_consumer_cut_memory_bounded(tmp_path_factory):
             - (m1.value("srt_relay_bytes_total", relay="forward") or 0)
         wmem = int(open("/proc/sys/net/ipv4/tcp_wmem").read().split()[2])
         assert fwd < wmem + 256 * 1024, (fwd, wmem)
-        assert rss1 - rss0 < 6 * 1024 * 1024, (rss0, rss1)
+        # (ASan keeps freed memory in its quarantine: no RSS check then)
+        if "libasan" not in sanitizer_env(SRT_MODULE).get("LD_PRELOAD", ""):
+            assert rss1 - rss0 < 6 * 1024 * 1024, (rss0, rss1)
         assert m2.get("srt_streams_active") == 1
         with slow.lock:
             cut = slow.conns[-1]
