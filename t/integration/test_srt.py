@@ -991,3 +991,52 @@ def test_slow_consumer_cut_memory_bounded(tmp_path_factory):
         slow.close()
         live.close()
     srv.assert_clean_log()
+
+
+def test_concurrent_handshakes(tmp_path_factory):
+    """many callers at once, their handshakes decided by several libsrt
+    threads of two workers at the same time: every one is accepted with
+    its reservation (a reservation made a millisecond later than another
+    thread's clock reading once looked ten seconds old and was taken)"""
+    sink = TcpSink()
+    port = udp_port()
+    conf = Conf(tmp_path_factory.mktemp("nginx-srt-many"), workers=2)
+    conf.extra_modules.append(SRT_MODULE)
+    conf.main.append("srt { server { listen 127.0.0.1:%d sockets=8; "
+                     "latency 80ms; max_streams 1024; "
+                     "forward tcp://127.0.0.1:%d; } }"
+                     % (port, sink.port))
+    srv = NginxServer(conf)
+    srv.start()
+    n, results, socks = 48, {}, []
+
+    def call(i):
+        results[i] = srtpeer.srt_connect(port, "c%d" % i, keep=True,
+                                         timeout_ms=8000,
+                                         send=bytes([0x47, i]) * 658)
+
+    try:
+        for attempt in range(3):
+            threads = [threading.Thread(target=call, args=(attempt * n + i,))
+                       for i in range(n)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        socks = [r[1] for r in results.values() if isinstance(r, tuple)]
+        bad = {i: r for i, r in results.items() if not isinstance(r, tuple)}
+        assert not bad, bad
+
+        def whole():
+            with sink.lock:
+                return sum(1 for c in sink.conns
+                           if len(c["data"]) == 1316) == 3 * n
+
+        wait_until(whole, timeout=15, what="every caller's packet")
+        assert "no reservation" not in srv.read_log()
+    finally:
+        for sk in socks:
+            srtpeer.srt_close(sk)
+        srv.stop()
+        sink.close()
+    srv.assert_clean_log()
