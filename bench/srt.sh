@@ -30,16 +30,17 @@
 # one invocation; "par" runs both at once (2 x N streams), so that both
 # see the same background load; "nginx" or "slt" runs one side only.
 #
-# The generator runs at nice 19 (GEN_NICE) in both phases: it stands in
+# The generator runs at nice 10 (GEN_NICE) in both phases: it stands in
 # for N encoders elsewhere, and on a small machine it otherwise takes the
 # CPU the relay under test needs (libsrt's sender wakes a thread for each
-# message). It paces by the clock, so a late tick sends what was due.
-# nginx listens with "sockets=4" (SOCKETS): 4 libsrt receive threads per
-# worker (docs/srt.md).
+# message). It paces by the clock, so a late tick sends what was due; at
+# nice 19 it fell so far behind that its own sender dropped packets as
+# too late. nginx listens with "sockets=16" (SOCKETS): 16 libsrt
+# receive threads and socket buffers per worker (docs/srt.md).
 #
 # Environment: MODE (seq), RATE (4m), LATENCY (250 ms), PASSPHRASE
 # ("bench-passphrase-1", no spaces: srt-live-transmit does not decode
-# URLs; empty: no encryption), SLT_OUT (tcp), SOCKETS (4), GEN_NICE (19),
+# URLs; empty: no encryption), SLT_OUT (tcp), SOCKETS (16), GEN_NICE (10),
 # NGINX_MAIN (more main-context directives for nginx), NGINX
 # (/usr/sbin/nginx). Loopback only; files go to build/bench-srt/.
 
@@ -80,8 +81,8 @@ latency = int(os.environ.get("LATENCY", "250"))
 passphrase = os.environ.get("PASSPHRASE", "bench-passphrase-1")
 slt_out = os.environ.get("SLT_OUT", "tcp")
 nginx_bin = os.environ.get("NGINX", "/usr/sbin/nginx")
-sockets = os.environ.get("SOCKETS", "4")
-gen_nice = os.environ.get("GEN_NICE", "19")
+sockets = os.environ.get("SOCKETS", "16")
+gen_nice = os.environ.get("GEN_NICE", "10")
 bench = root / "build" / "bench"
 hz = os.sysconf("SC_CLK_TCK")
 page = os.sysconf("SC_PAGE_SIZE")
@@ -169,7 +170,7 @@ worker_processes 2;
 worker_rlimit_nofile 8192;
 daemon off;
 pid %(out)s/nginx.pid;
-error_log %(out)s/error.log notice;
+error_log %(out)s/error.log info;
 events { worker_connections 4096; }
 srt { server {
     listen 127.0.0.1:%(srt)d sockets=%(sockets)s;
@@ -218,10 +219,18 @@ workers = [int(p) for p in subprocess.run(
     text=True).stdout.split()]
 assert len(workers) == 2, workers
 
+# both workers' sockets in the reuseport group before the first caller:
+# a group that changes moves callers between sockets
+for _ in range(100):
+    if (out / "error.log").read_text().count("srt: listening on") == 2:
+        break
+    time.sleep(0.1)
+time.sleep(0.5)
+
 
 def srtload(targets, extra):
     cmd = ["nice", "-n", gen_nice,
-           str(bench / "srtload"), "-q", "-n", str(n), "-b", rate,
+           str(bench / "srtload"), "-n", str(n), "-b", rate,
            "-t", str(secs), "-l", str(latency)] + extra
     if passphrase:
         cmd += ["-p", passphrase]
@@ -230,10 +239,18 @@ def srtload(targets, extra):
 
 
 def load_result(p):
+    """srtload's total line; the status of streams that failed"""
     o, e = p.communicate()
     tot = [l for l in o.splitlines() if l.startswith("total ")]
     assert tot, (o, e)
-    return {k: float(v) for k, v in kv(tot[0]).items()}
+    res = {k: float(v) for k, v in kv(tot[0]).items()}
+    failed = {}
+    for l in o.splitlines():
+        st = kv(l).get("status", "ok") if l.startswith("stream=") else "ok"
+        if st != "ok":
+            failed[st] = failed.get(st, 0) + 1
+    res["failures"] = failed
+    return res
 
 
 def start_slt():
@@ -359,7 +376,7 @@ print("SRT load: %d streams x %s bit/s for %d s, latency %d ms, %s, "
                    sockets, gen_nice, os.cpu_count()))
 print()
 print("| relay | connected | sent MB | delivered MB | lost (NAK) "
-      "| retransmitted | dropped | CPU-s | CPU per stream |")
+      "| retransmitted | dropped (sender) | CPU-s | CPU per stream |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for side, label in (("nginx", "nginx ngx_srt_module -> tcp"),
                     ("slt", "srt-live-transmit -> %s" % slt_out)):
@@ -372,6 +389,8 @@ for side, label in (("nginx", "nginx ngx_srt_module -> tcp"),
              x["delivered"] / 1e6, ld["lost"], ld["retrans"], ld["dropped"],
              x["cpu"], 100 * x["cpu"] / stream_s))
 print()
+print("(lost, retransmitted, dropped: srtload's sender totals; CPU per "
+      "stream: CPU-s / (streams x seconds), in % of one core)")
 if "nginx" in r and "slt" in r:
     a, b = r["nginx"]["cpu"], r["slt"]["cpu"]
     print("CPU per stream, nginx / srt-live-transmit: %.2f (target <= 1.2)"
@@ -391,9 +410,12 @@ for side in ("nginx", "slt"):
     ld = r[side]["load"]
     miss = ld["bytes"] - r[side]["delivered"]
     print("%s: end to end %s (%d B sent, %d B delivered); generator "
-          "%.2f CPU-s, late at most %.1f ms%s"
+          "%.2f CPU-s, late at most %.1f ms%s%s"
           % (side, "no loss" if miss == 0 else "MISSING %d B" % miss,
              ld["bytes"], r[side]["delivered"], ld["cpu_s"], ld["late_ms"],
              "; %d srt-live-transmit killed (did not exit within 15 s)"
-             % r[side]["killed"] if r[side].get("killed") else ""))
+             % r[side]["killed"] if r[side].get("killed") else "",
+             "; streams that failed: %s" % ", ".join(
+                 "%s x%d" % kv_ for kv_ in sorted(ld["failures"].items()))
+             if ld["failures"] else ""))
 EOF

@@ -990,12 +990,20 @@ ngx_srt_reserve(ngx_srt_srv_conf_t *conf, SRTSOCKET ns,
         return INGEST_STREAMID_INTERNAL;
     }
 
-    now = ngx_srt_now();
     free = NULL;
     count = 0;
     rc = INGEST_STREAMID_OK;
 
     ngx_shmtx_lock(ngx_srt_mutex);
+
+    /*
+     * The clock is read under the lock: handshakes are decided by several
+     * threads and processes at once, and an entry reserved after a clock
+     * reading taken before the lock would look ages old (unsigned
+     * arithmetic) and be taken from its owner.
+     */
+
+    now = ngx_srt_now();
 
     for (i = 0; i < NGX_SRT_TABLE_SIZE; i++) {
         e = &ngx_srt_sh->entries[i];
@@ -1004,7 +1012,7 @@ ngx_srt_reserve(ngx_srt_srv_conf_t *conf, SRTSOCKET ns,
             goto empty;
         }
 
-        age = now - e->reserved;
+        age = (now > e->reserved) ? now - e->reserved : 0;
 
         same = (e->len == sid->resource.len
                 && ngx_memcmp(e->name, sid->resource.data, e->len) == 0);

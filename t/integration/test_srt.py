@@ -55,12 +55,15 @@ class TcpSink:
     """a TCP listener that accepts every connection and reads it (or,
     read=False, never reads); conns: one dict per connection"""
 
-    def __init__(self, read=True):
+    def __init__(self, read=True, rcvbuf=None):
         self.read = read
         self.conns = []
         self.lock = threading.Lock()
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if rcvbuf:
+            # accepted sockets inherit it: a small window, no autotuning
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
@@ -112,6 +115,71 @@ class TcpSink:
         with self.lock:
             for rec in self.conns:
                 rec["sock"].close()
+
+
+class UnixSink:
+    """a unix stream socket (a stand-in for the worker's live input)
+    that reads everything: bytes per connection"""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.conns = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        self.sock.listen(16)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            rec = {"sock": c, "bytes": 0}
+            with self.lock:
+                self.conns.append(rec)
+            threading.Thread(target=self._read, args=(rec,),
+                             daemon=True).start()
+
+    def _read(self, rec):
+        while True:
+            try:
+                b = rec["sock"].recv(1 << 16)
+            except OSError:
+                return
+            if not b:
+                return
+            with self.lock:
+                rec["bytes"] += len(b)
+
+    def close(self):
+        self.sock.close()
+
+
+def send_paced(sock, total, mbytes_per_s=6.0, msg=b"\x47" * 1316):
+    """srt_sendmsg() of total bytes in 1316-byte messages at a rate"""
+    l = srtpeer.lib()
+    sent, t0 = 0, time.monotonic()
+    while sent < total:
+        for _ in range(100):
+            if sent >= total:
+                break
+            if l.srt_sendmsg(sock, msg, len(msg), -1, 1) < 0:
+                return sent
+            sent += len(msg)
+        ahead = sent / (mbytes_per_s * 1e6) - (time.monotonic() - t0)
+        if ahead > 0:
+            time.sleep(ahead)
+    return sent
+
+
+def worker_rss(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def ffmpeg_publish(port, streamid, seconds, passphrase=PASSPHRASE,
@@ -804,3 +872,171 @@ def test_access_log_config(tmp_path_factory):
                             % (conf.prefix, conf.prefix))]
     rc, out = nginx_t(conf)
     assert rc == 0, out
+
+
+def test_slow_consumer_cut_memory_bounded(tmp_path_factory):
+    """a forward target that accepts and never reads fills its relay's
+    buffer and is disconnected and counted; the stream goes on to its
+    other relay whole, and the worker's memory does not grow with what
+    the slow one did not take. A stream whose only relay is slow ends."""
+    base = tmp_path_factory.mktemp("nginx-srt-slow")
+    slow = TcpSink(read=False, rcvbuf=16384)
+    live = UnixSink(base / "live.sock")
+    port, port2 = udp_port(), udp_port()
+    conf = Conf(base, workers=1)
+    conf.extra_modules.append(SRT_MODULE)
+    conf.location("= /metrics", "ingest_metrics;")
+    conf.main.append(
+        "srt { log_format s '$srt_stream $srt_status $srt_reason "
+        "$srt_bytes $srt_relay_bytes';\n"
+        "  server { listen 127.0.0.1:%d; latency 120ms; relay_buffer 1m; "
+        "forward tcp://127.0.0.1:%d; relay_live %s; "
+        "access_log %s/srt.log s; }\n"
+        "  server { listen 127.0.0.1:%d; latency 120ms; relay_buffer 1m; "
+        "forward tcp://127.0.0.1:%d; access_log %s/srt.log s; } }"
+        % (port, slow.port, live.path, base, port2, slow.port, base))
+    srv = NginxServer(conf)
+    srv.start()
+    total = 1316 * 12000                # 16 MB, at 3 MB/s
+    try:
+        m0 = srv.metrics()
+        slow0 = m0.value("srt_relay_slow_consumers_total",
+                         relay="forward") or 0
+        pid = srv.worker_pids()[0]
+
+        # a first stream: libsrt's and nginx's one-off allocations
+        r = srtpeer.srt_connect(port, "warm", keep=True)
+        assert r[0] == 0
+        send_paced(r[1], 2 * 1024 * 1024)
+        time.sleep(0.5)
+        srtpeer.srt_close(r[1])
+        wait_until(lambda: "warm " in (base / "srt.log").read_text()
+                   if (base / "srt.log").exists() else False, timeout=10,
+                   what="the first stream's end")
+        rss0 = worker_rss(pid)
+        cur = LogCursor(srv)
+        m1 = srv.metrics()
+
+        r = srtpeer.srt_connect(port, "slow1", keep=True)
+        assert r[0] == 0
+        assert send_paced(r[1], total, 3.0) == total
+        wait_until(lambda: cur.find(r'srt: "slow1": forward relay to '
+                                    r'.* closed: slow consumer'),
+                   timeout=10, what="the slow relay to be cut")
+        with live.lock:
+            stream = [c for c in live.conns if c["bytes"] > 0][-1]
+
+        def whole():
+            with live.lock:
+                return stream["bytes"] >= len(b"stream slow1\n") + total
+
+        try:
+            wait_until(whole, timeout=20, what="the whole stream at the "
+                       "live relay")
+        except AssertionError:
+            m = srv.metrics()
+            raise AssertionError((stream["bytes"], total, [
+                (k, m.value(k)) for k in (
+                    "srt_packets_received_total", "srt_packet_loss_total",
+                    "srt_drops_total", "srt_bridge_dropped_bytes_total",
+                    "srt_retransmits_total")]))
+        rss1 = worker_rss(pid)
+        m2 = srv.metrics()
+        assert m2.value("srt_relay_slow_consumers_total",
+                        relay="forward") == slow0 + 1
+        # the slow peer got what the kernel's socket buffers took (up to
+        # tcp_wmem's 4 MB of send buffer), the relay held 1m more when
+        # it was cut, and the worker grew by far less than the 16 MB
+        # that it did not take
+        fwd = m2.value("srt_relay_bytes_total", relay="forward") \
+            - (m1.value("srt_relay_bytes_total", relay="forward") or 0)
+        wmem = int(open("/proc/sys/net/ipv4/tcp_wmem").read().split()[2])
+        assert fwd < wmem + 256 * 1024, (fwd, wmem)
+        # (ASan keeps freed memory in its quarantine: no RSS check then)
+        if "libasan" not in sanitizer_env(SRT_MODULE).get("LD_PRELOAD", ""):
+            assert rss1 - rss0 < 6 * 1024 * 1024, (rss0, rss1)
+        assert m2.get("srt_streams_active") == 1
+        with slow.lock:
+            cut = slow.conns[-1]
+        wait_until(lambda: slow.peer_closed(cut), timeout=5,
+                   what="nginx to close the slow connection")
+        srtpeer.srt_close(r[1])
+
+        # the only relay is slow: the stream ends, the caller is cut
+        r = srtpeer.srt_connect(port2, "slow2", keep=True)
+        assert r[0] == 0
+        send_paced(r[1], total, 3.0)
+        wait_until(lambda: "slow2 " in (base / "srt.log").read_text(),
+                   timeout=15, what="the end of the stream with no relay")
+        line = [l for l in (base / "srt.log").read_text().splitlines()
+                if l.startswith("slow2 ")][0].split()
+        assert line[1] == "relay_failed", line
+        assert int(line[-1]) < 4 * 1024 * 1024, line
+        # the caller sees its connection closed (SRTS_CONNECTED is 5)
+        wait_until(lambda: srtpeer.lib().srt_getsockstate(r[1]) != 5,
+                   timeout=10, what="the caller to be disconnected")
+        srtpeer.srt_close(r[1])
+        assert srv.metrics().value("srt_relay_slow_consumers_total",
+                                   relay="forward") == slow0 + 2
+
+        # slow1 went on until its caller closed
+        line = wait_until(lambda: [l.split() for l in (base / "srt.log")
+                                   .read_text().splitlines()
+                                   if l.startswith("slow1 ")],
+                          timeout=10, what="the line of slow1")[0]
+        assert line[1] == "closed", line
+        assert int(line[-1]) > total, line
+    finally:
+        srv.stop()
+        slow.close()
+        live.close()
+    srv.assert_clean_log()
+
+
+def test_concurrent_handshakes(tmp_path_factory):
+    """many callers at once, their handshakes decided by several libsrt
+    threads of two workers at the same time: every one is accepted with
+    its reservation (a reservation made a millisecond later than another
+    thread's clock reading once looked ten seconds old and was taken)"""
+    sink = TcpSink()
+    port = udp_port()
+    conf = Conf(tmp_path_factory.mktemp("nginx-srt-many"), workers=2)
+    conf.extra_modules.append(SRT_MODULE)
+    conf.main.append("srt { server { listen 127.0.0.1:%d sockets=8; "
+                     "latency 80ms; max_streams 1024; "
+                     "forward tcp://127.0.0.1:%d; } }"
+                     % (port, sink.port))
+    srv = NginxServer(conf)
+    srv.start()
+    n, results, socks = 48, {}, []
+
+    def call(i):
+        results[i] = srtpeer.srt_connect(port, "c%d" % i, keep=True,
+                                         timeout_ms=8000,
+                                         send=bytes([0x47, i]) * 658)
+
+    try:
+        for attempt in range(3):
+            threads = [threading.Thread(target=call, args=(attempt * n + i,))
+                       for i in range(n)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        socks = [r[1] for r in results.values() if isinstance(r, tuple)]
+        bad = {i: r for i, r in results.items() if not isinstance(r, tuple)}
+        assert not bad, bad
+
+        def whole():
+            with sink.lock:
+                return sum(1 for c in sink.conns
+                           if len(c["data"]) == 1316) == 3 * n
+
+        wait_until(whole, timeout=15, what="every caller's packet")
+        assert "no reservation" not in srv.read_log()
+    finally:
+        for sk in socks:
+            srtpeer.srt_close(sk)
+        srv.stop()
+        sink.close()
+    srv.assert_clean_log()
