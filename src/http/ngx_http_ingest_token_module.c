@@ -15,16 +15,10 @@
 
 #include "ngx_http_ingest.h"
 #include "ingest_token.h"
+#include "ngx_ingest_keys.h"
 
 
 #define NGX_HTTP_INGEST_TOKEN_RELOAD  1000
-
-
-typedef struct {
-    ngx_str_t                    kid;
-    ingest_token_alg_t           alg;
-    ngx_str_t                    file;
-} ngx_http_ingest_token_key_t;
 
 
 /* the deny list: sorted jti strings, subjects with a "revoked before" */
@@ -54,7 +48,7 @@ typedef struct {
 
 typedef struct {
     ngx_flag_t                   enable;
-    ngx_array_t                 *keys;       /* ngx_http_ingest_token_key_t */
+    ngx_array_t                 *keys;       /* ngx_ingest_token_key_t */
     ingest_token_keyset_t       *keyset;
     ngx_str_t                    audience;
     time_t                       leeway;
@@ -62,7 +56,7 @@ typedef struct {
     time_t                       session_idle;
     time_t                       session_max;
     ngx_flag_t                   sessions;   /* set where tus is on */
-    ngx_http_ingest_token_key_t *refresh;    /* signing key of refresh */
+    ngx_ingest_token_key_t *refresh;    /* signing key of refresh */
     u_char                      *refresh_key;
     size_t                       refresh_key_len;
 } ngx_http_ingest_token_loc_conf_t;
@@ -85,7 +79,6 @@ static ngx_http_ingest_revoked_t *ngx_http_ingest_revoked_parse(
 static void ngx_http_ingest_revoked_reload(ngx_event_t *ev);
 static void ngx_http_ingest_revoked_thread(void *data, ngx_log_t *log);
 static void ngx_http_ingest_revoked_done(ngx_event_t *ev);
-static void ngx_http_ingest_keyset_cleanup(void *data);
 
 static ngx_int_t ngx_http_ingest_token_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_ingest_token_init(ngx_conf_t *cf);
@@ -102,8 +95,6 @@ static char *ngx_http_ingest_token_refresh(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_ingest_token_refresh_handler(
     ngx_http_request_t *r);
-static ngx_int_t ngx_http_ingest_token_parse_alg(ngx_conf_t *cf,
-    ngx_str_t *name, ingest_token_alg_t *alg);
 
 
 static ngx_command_t  ngx_http_ingest_token_commands[] = {
@@ -1056,28 +1047,12 @@ ngx_http_ingest_token_create_loc_conf(ngx_conf_t *cf)
 }
 
 
-static void
-ngx_http_ingest_keyset_cleanup(void *data)
-{
-    ingest_token_keyset_free(data);
-}
-
-
 static char *
 ngx_http_ingest_token_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child)
 {
     ngx_http_ingest_token_loc_conf_t *prev = parent;
     ngx_http_ingest_token_loc_conf_t *conf = child;
-
-    u_char                       *buf;
-    size_t                        len, klen;
-    ngx_uint_t                    i;
-    ngx_pool_cleanup_t           *cln;
-    ngx_http_ingest_err_t         e;
-    ngx_http_ingest_token_key_t  *k;
-    u_char                        key[256];
-    u_char                        kid[INGEST_TOKEN_KID_MAX + 1];
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_str_value(conf->audience, prev->audience, "upload");
@@ -1116,67 +1091,7 @@ ngx_http_ingest_token_merge_loc_conf(ngx_conf_t *cf, void *parent,
         return NGX_CONF_OK;
     }
 
-    conf->keyset = ngx_pcalloc(cf->pool, sizeof(ingest_token_keyset_t));
-    if (conf->keyset == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (cln == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    cln->handler = ngx_http_ingest_keyset_cleanup;
-    cln->data = conf->keyset;
-
-    k = conf->keys->elts;
-
-    for (i = 0; i < conf->keys->nelts; i++) {
-        buf = ngx_http_ingest_read_small((char *) k[i].file.data, 65536, &len,
-                                         &e);
-        if (buf == NULL) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, e.err,
-                               "cannot read token key \"%V\"", &k[i].file);
-            return NGX_CONF_ERROR;
-        }
-
-        klen = sizeof(key);
-
-        if (ingest_token_parse_key_file(k[i].alg, buf, len, key, &klen) != 0)
-        {
-            ngx_explicit_memzero(buf, len);
-            free(buf);
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid %s key in \"%V\" (HS256: at least "
-                               "32 bytes, raw or \"base64:\"/\"hex:\"; "
-                               "EdDSA: a PEM Ed25519 public key)",
-                               k[i].alg == INGEST_TOKEN_HS256 ? "HS256"
-                                                              : "EdDSA",
-                               &k[i].file);
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_explicit_memzero(buf, len);
-        free(buf);
-
-        (void) ngx_cpystrn(kid, k[i].kid.data, k[i].kid.len + 1);
-
-        if (ingest_token_keyset_add(conf->keyset, (char *) kid, k[i].alg,
-                                    key, klen)
-            != 0)
-        {
-            ngx_explicit_memzero(key, sizeof(key));
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "cannot add token key \"%V\" (duplicate kid, "
-                               "or more than %d keys)", &k[i].kid,
-                               INGEST_TOKEN_MAX_KEYS);
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_explicit_memzero(key, sizeof(key));
-    }
-
-    return NGX_CONF_OK;
+    return ngx_ingest_token_keys_load(cf, conf->keys, &conf->keyset);
 }
 
 
@@ -1185,41 +1100,7 @@ ngx_http_ingest_token_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ingest_token_loc_conf_t *tcf = conf;
 
-    ngx_str_t                    *value;
-    ngx_http_ingest_token_key_t  *k;
-
-    value = cf->args->elts;
-
-    if (tcf->keys == NGX_CONF_UNSET_PTR) {
-        tcf->keys = ngx_array_create(cf->pool, 2,
-                                     sizeof(ngx_http_ingest_token_key_t));
-        if (tcf->keys == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    if (value[1].len == 0 || value[1].len > INGEST_TOKEN_KID_MAX) {
-        return "has an invalid key id";
-    }
-
-    k = ngx_array_push(tcf->keys);
-    if (k == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    k->kid = value[1];
-
-    if (ngx_http_ingest_token_parse_alg(cf, &value[2], &k->alg) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    k->file = value[3];
-
-    if (ngx_conf_full_name(cf->cycle, &k->file, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
+    return ngx_ingest_token_key_add(cf, &tcf->keys);
 }
 
 
@@ -1269,30 +1150,6 @@ ngx_http_ingest_token_init_process(ngx_cycle_t *cycle)
 }
 
 
-static ngx_int_t
-ngx_http_ingest_token_parse_alg(ngx_conf_t *cf, ngx_str_t *name,
-    ingest_token_alg_t *alg)
-{
-    if (ngx_strcasecmp(name->data, (u_char *) "HS256") == 0) {
-        *alg = INGEST_TOKEN_HS256;
-        return NGX_OK;
-    }
-
-    if (ngx_strcasecmp(name->data, (u_char *) "EdDSA") == 0
-        || ngx_strcasecmp(name->data, (u_char *) "Ed25519") == 0)
-    {
-        *alg = INGEST_TOKEN_EDDSA;
-        return NGX_OK;
-    }
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "unknown token algorithm \"%V\", use HS256 or EdDSA",
-                       name);
-
-    return NGX_ERROR;
-}
-
-
 static void
 ngx_http_ingest_token_key_cleanup(void *data)
 {
@@ -1320,7 +1177,7 @@ ngx_http_ingest_token_refresh(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    tcf->refresh = ngx_pcalloc(cf->pool, sizeof(ngx_http_ingest_token_key_t));
+    tcf->refresh = ngx_pcalloc(cf->pool, sizeof(ngx_ingest_token_key_t));
     if (tcf->refresh == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -1331,7 +1188,7 @@ ngx_http_ingest_token_refresh(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     tcf->refresh->kid = value[1];
 
-    if (ngx_http_ingest_token_parse_alg(cf, &value[2], &tcf->refresh->alg)
+    if (ngx_ingest_token_parse_alg(cf, &value[2], &tcf->refresh->alg)
         != NGX_OK)
     {
         return NGX_CONF_ERROR;

@@ -24,6 +24,7 @@
 #include "ingest_core.h"
 #include "ingest_token.h"
 #include "ingest_streamid.h"
+#include "ngx_ingest_keys.h"
 #include "ingest_ts.h"
 #include "ingest_flv.h"
 #include "ingest_rtmp.h"
@@ -71,12 +72,6 @@ typedef struct {
 } ngx_srt_module_t;
 
 
-typedef struct {
-    ngx_str_t                   kid;
-    ingest_token_alg_t          alg;
-    ngx_str_t                   file;
-} ngx_srt_token_key_t;
-
 
 typedef struct {
     ngx_srt_conf_ctx_t         *ctx;
@@ -96,7 +91,7 @@ typedef struct {
     ngx_msec_t                  idle_timeout;
 
     ngx_flag_t                  token;
-    ngx_array_t                *keys;           /* ngx_srt_token_key_t */
+    ngx_array_t                *keys;           /* ngx_ingest_token_key_t */
     ingest_token_keyset_t      *keyset;
     ngx_str_t                   audience;
     time_t                      leeway;

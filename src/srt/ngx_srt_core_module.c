@@ -30,8 +30,6 @@ static char *ngx_srt_core_forward(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_addr_t *ngx_srt_core_parse_addr(ngx_conf_t *cf, ngx_str_t *text,
     in_port_t default_port);
-static char *ngx_srt_core_load_keys(ngx_conf_t *cf, ngx_srt_srv_conf_t *conf);
-static void ngx_srt_core_keyset_cleanup(void *data);
 
 
 static ngx_conf_num_bounds_t  ngx_srt_core_payload_bounds = {
@@ -354,7 +352,7 @@ ngx_srt_core_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (conf->keys) {
-        return ngx_srt_core_load_keys(cf, conf);
+        return ngx_ingest_token_keys_load(cf, conf->keys, &conf->keyset);
     }
 
     return NGX_CONF_OK;
@@ -524,145 +522,7 @@ ngx_srt_core_token_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_srt_srv_conf_t *scf = conf;
 
-    ngx_str_t            *value;
-    ngx_srt_token_key_t  *k;
-
-    value = cf->args->elts;
-
-    if (scf->keys == NGX_CONF_UNSET_PTR) {
-        scf->keys = ngx_array_create(cf->pool, 2,
-                                     sizeof(ngx_srt_token_key_t));
-        if (scf->keys == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    if (value[1].len == 0 || value[1].len > INGEST_TOKEN_KID_MAX) {
-        return "has an invalid key id";
-    }
-
-    k = ngx_array_push(scf->keys);
-    if (k == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    k->kid = value[1];
-
-    if (ngx_strcasecmp(value[2].data, (u_char *) "HS256") == 0) {
-        k->alg = INGEST_TOKEN_HS256;
-
-    } else if (ngx_strcasecmp(value[2].data, (u_char *) "EdDSA") == 0
-               || ngx_strcasecmp(value[2].data, (u_char *) "Ed25519") == 0)
-    {
-        k->alg = INGEST_TOKEN_EDDSA;
-
-    } else {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "unknown token algorithm \"%V\", use HS256 or "
-                           "EdDSA", &value[2]);
-        return NGX_CONF_ERROR;
-    }
-
-    k->file = value[3];
-
-    if (ngx_conf_full_name(cf->cycle, &k->file, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/* the key files, in the format of ingest_token_key (docs/tokens.md) */
-
-static char *
-ngx_srt_core_load_keys(ngx_conf_t *cf, ngx_srt_srv_conf_t *conf)
-{
-    u_char                kid[INGEST_TOKEN_KID_MAX + 1];
-    u_char                key[INGEST_TOKEN_KEY_MAX];
-    u_char                buf[65536];
-    size_t                klen;
-    ssize_t               n;
-    ngx_fd_t              fd;
-    ngx_uint_t            i;
-    ngx_pool_cleanup_t   *cln;
-    ngx_srt_token_key_t  *k;
-
-    conf->keyset = ngx_pcalloc(cf->pool, sizeof(ingest_token_keyset_t));
-    if (conf->keyset == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (cln == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    cln->handler = ngx_srt_core_keyset_cleanup;
-    cln->data = conf->keyset;
-
-    k = conf->keys->elts;
-
-    for (i = 0; i < conf->keys->nelts; i++) {
-        fd = ngx_open_file(k[i].file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-        if (fd == NGX_INVALID_FILE) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                               "cannot read token key \"%V\"", &k[i].file);
-            return NGX_CONF_ERROR;
-        }
-
-        n = read(fd, buf, sizeof(buf));
-
-        (void) ngx_close_file(fd);
-
-        if (n < 0 || n == (ssize_t) sizeof(buf)) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, n < 0 ? ngx_errno : 0,
-                               "cannot read token key \"%V\"%s", &k[i].file,
-                               n < 0 ? "" : " (too large)");
-            return NGX_CONF_ERROR;
-        }
-
-        klen = sizeof(key);
-
-        if (ingest_token_parse_key_file(k[i].alg, buf, n, key, &klen) != 0) {
-            ngx_explicit_memzero(buf, sizeof(buf));
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid %s key in \"%V\" (HS256: at least "
-                               "32 bytes, raw or \"base64:\"/\"hex:\"; "
-                               "EdDSA: a PEM Ed25519 public key)",
-                               k[i].alg == INGEST_TOKEN_HS256 ? "HS256"
-                                                              : "EdDSA",
-                               &k[i].file);
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_explicit_memzero(buf, sizeof(buf));
-
-        (void) ngx_cpystrn(kid, k[i].kid.data, k[i].kid.len + 1);
-
-        if (ingest_token_keyset_add(conf->keyset, (char *) kid, k[i].alg,
-                                    key, klen)
-            != 0)
-        {
-            ngx_explicit_memzero(key, sizeof(key));
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "cannot add token key \"%V\" (duplicate kid, "
-                               "or more than %d keys)", &k[i].kid,
-                               INGEST_TOKEN_MAX_KEYS);
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_explicit_memzero(key, sizeof(key));
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static void
-ngx_srt_core_keyset_cleanup(void *data)
-{
-    ingest_token_keyset_free(data);
+    return ngx_ingest_token_key_add(cf, &scf->keys);
 }
 
 
