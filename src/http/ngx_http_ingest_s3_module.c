@@ -2600,6 +2600,7 @@ ngx_http_s3_complete_thread(ngx_http_s3_ctx_t *ctx)
     u_char                  *p, *md5s;
     off_t                    off, soff;
     size_t                   n, i, lo, hi, mid, len;
+    struct stat              st;
     ssize_t                  got;
     uint64_t                 stride;
     ngx_fd_t                 src, dst;
@@ -2787,6 +2788,17 @@ ngx_http_s3_complete_thread(ngx_http_s3_ctx_t *ctx)
 
     if (i == n) {
         if (truncate((char *) data, (off_t) ctx->size) == -1) {
+
+            /* a completion that crashed after the rename: publish it */
+
+            if (errno == ENOENT
+                && stat((char *) ctx->data_path, &st) == 0
+                && (uint64_t) st.st_size == ctx->size)
+            {
+                ctx->zero_copy = 1;
+                goto publish;
+            }
+
             ngx_http_ingest_set_err(e, "truncate() of the upload data");
             ctx->result = NGX_ERROR;
             goto done;
@@ -3900,6 +3912,17 @@ ngx_http_s3_remove_upload(ngx_http_s3_store_conf_t *sc, u_char *id)
     struct dirent  *de;
     u_char          path[NGX_MAX_PATH];
 
+    /*
+     * The record goes first: an upload interrupted halfway is gone, not
+     * a record whose parts are missing. A directory left without its
+     * record is removed by the cleanup sweep.
+     */
+
+    *ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%*s.info", &sc->store,
+                  (size_t) INGEST_ID_LEN, id) = '\0';
+
+    (void) unlink((char *) path);
+
     *ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%*s", &sc->store,
                   (size_t) INGEST_ID_LEN, id) = '\0';
 
@@ -3916,11 +3939,6 @@ ngx_http_s3_remove_upload(ngx_http_s3_store_conf_t *sc, u_char *id)
     }
 
     (void) rmdir((char *) path);
-
-    *ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%*s.info", &sc->store,
-                  (size_t) INGEST_ID_LEN, id) = '\0';
-
-    (void) unlink((char *) path);
 }
 
 
@@ -4619,6 +4637,7 @@ ngx_http_s3_cleanup_thread(void *data, ngx_log_t *log)
     size_t                      len;
     ngx_fd_t                    fd;
     ngx_uint_t                  i, j, n;
+    struct stat                 st;
     struct dirent              *de;
     ngx_http_s3_part_t         *parts;
     ingest_record_t             rec;
@@ -4646,6 +4665,24 @@ ngx_http_s3_cleanup_thread(void *data, ngx_log_t *log)
 
         while ((de = readdir(dir)) != NULL) {
             len = ngx_strlen(de->d_name);
+
+            if (len == INGEST_ID_LEN
+                && ingest_id_valid((u_char *) de->d_name, INGEST_ID_LEN))
+            {
+                /* parts of an upload whose removal was interrupted */
+
+                *ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%s.info",
+                              &sc->store, de->d_name) = '\0';
+
+                if (stat((char *) path, &st) == -1 && errno == ENOENT
+                    && fstatat(dirfd(dir), de->d_name, &st, 0) == 0
+                    && st.st_mtime + NGX_HTTP_S3_TMP_AGE < cl->now)
+                {
+                    ngx_http_s3_remove_upload(sc, (u_char *) de->d_name);
+                }
+
+                continue;
+            }
 
             if (len != INGEST_ID_LEN + sizeof(".info") - 1
                 || ngx_strcmp(de->d_name + INGEST_ID_LEN, ".info") != 0

@@ -1936,3 +1936,31 @@ def test_abort_removes_the_data_file(s3):
     c.abort_multipart_upload(Bucket=BUCKET, Key=key, UploadId=uid)
     assert not d.exists()
     assert not (s3.store / "uploads" / (uid + ".info")).exists()
+
+
+def test_complete_after_a_crash_between_rename_and_publish(s3):
+    # the state a kill -9 leaves in the middle of an in-place completion:
+    # the data file already renamed into objects/, nothing published yet;
+    # the client's retry of CompleteMultipartUpload publishes it
+    parts = {1: payload(5 * MiB, 21), 2: payload(5 * MiB, 22),
+             3: payload(1000, 23)}
+    key = unique("inplace/crashed")
+    c = s3.boto()
+    uid = c.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
+    etags = [c.upload_part(Bucket=BUCKET, Key=key, UploadId=uid,
+                           PartNumber=n, Body=parts[n])["ETag"]
+             for n in (1, 2, 3)]
+    data = parts[1] + parts[2] + parts[3]
+    src = s3.store / "uploads" / uid / "data"
+    assert src.stat().st_size > len(data) - 1000
+    os.truncate(src, len(data))
+    os.rename(src, s3.store / "objects" / uid)
+
+    r = c.complete_multipart_upload(
+        Bucket=BUCKET, Key=key, UploadId=uid,
+        MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etags[n - 1]}
+                                   for n in (1, 2, 3)]})
+    assert r["ETag"] == multipart_etag([parts[1], parts[2], parts[3]])
+    s3.check_object(BUCKET, key, data, etag=r["ETag"])
+    assert not (s3.store / "uploads" / uid).exists()
+    assert not (s3.store / "uploads" / (uid + ".info")).exists()
