@@ -163,6 +163,9 @@ ngx_int_t ngx_http_ingest_write_job(ngx_http_ingest_job_conf_t *jc,
 
 /* event loop helpers shared by the tus and S3 handlers */
 
+/* a new upload or object id: INGEST_ID_LEN hex digits of 128 random bits */
+ngx_int_t ngx_http_ingest_new_id(u_char *id, ngx_log_t *log);
+
 ngx_int_t ngx_http_ingest_add_header(ngx_http_request_t *r,
     const char *name, u_char *value, size_t len);
 

@@ -26,7 +26,6 @@
 
 #include <dirent.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "ngx_http_ingest.h"
 #include "ingest_s3.h"
@@ -243,8 +242,7 @@ static ngx_int_t ngx_http_s3_collect_headers(ngx_http_request_t *r,
 static ingest_s3_rc_t ngx_http_s3_key_lookup(void *data,
     const ingest_sigv4_auth_t *auth, unsigned char *key);
 static ngx_int_t ngx_http_s3_bucket_allowed(ngx_http_s3_ctx_t *ctx);
-static ngx_int_t ngx_http_s3_set_paths(ngx_http_request_t *r,
-    ngx_http_s3_ctx_t *ctx);
+static void ngx_http_s3_set_paths(ngx_http_s3_ctx_t *ctx);
 static ngx_int_t ngx_http_s3_metadata(ngx_http_request_t *r,
     ngx_http_s3_ctx_t *ctx);
 static ngx_int_t ngx_http_s3_decode(ngx_http_request_t *r,
@@ -727,9 +725,7 @@ ngx_http_s3_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    if (ngx_http_s3_set_paths(r, ctx) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    ngx_http_s3_set_paths(ctx);
 
     switch (ctx->route.op) {
 
@@ -967,8 +963,8 @@ ngx_http_s3_bucket_allowed(ngx_http_s3_ctx_t *ctx)
 }
 
 
-static ngx_int_t
-ngx_http_s3_set_paths(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
+static void
+ngx_http_s3_set_paths(ngx_http_s3_ctx_t *ctx)
 {
     ngx_str_t  *store;
 
@@ -990,8 +986,6 @@ ngx_http_s3_set_paths(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
 
     *ngx_snprintf(ctx->data_path, NGX_MAX_PATH - 1, "%V/objects/%s", store,
                   ctx->id) = '\0';
-
-    return NGX_OK;
 }
 
 
@@ -1308,7 +1302,6 @@ ngx_http_s3_create(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
 {
     ngx_int_t    rc;
     const char  *which;
-    u_char       rnd[INGEST_ID_RAND_BYTES];
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
@@ -1347,17 +1340,11 @@ ngx_http_s3_create(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
 
     ctx->reserved_upload = 1;
 
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
-                      "s3: RAND_bytes() failed");
+    if (ngx_http_ingest_new_id(ctx->id, r->connection->log) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ingest_id_format(rnd, ctx->id);
-
-    if (ngx_http_s3_set_paths(r, ctx) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    ngx_http_s3_set_paths(ctx);
 
     if (ngx_http_s3_post_op(r, ctx, ngx_http_s3_create_thread,
                             ngx_http_s3_create_done)
@@ -1498,7 +1485,6 @@ ngx_http_s3_put(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
     ngx_int_t        rc;
     const char      *which;
     ingest_s3_rc_t   src;
-    u_char           rnd[INGEST_ID_RAND_BYTES];
 
     ctx->chunked = ingest_sigv4_payload_chunked(ctx->auth.payload) ? 1 : 0;
 
@@ -1564,13 +1550,9 @@ ngx_http_s3_put(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-            ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
-                          "s3: RAND_bytes() failed");
+        if (ngx_http_ingest_new_id(ctx->id, r->connection->log) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        ingest_id_format(rnd, ctx->id);
 
         ctx->rec.protocol = INGEST_PROTO_S3;
         ctx->rec.created = ctx->now;
@@ -1604,9 +1586,7 @@ ngx_http_s3_put(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
         ctx->reserved = (off_t) ctx->declared;
     }
 
-    if (ngx_http_s3_set_paths(r, ctx) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    ngx_http_s3_set_paths(ctx);
 
     if (ngx_http_s3_post_op(r, ctx, ngx_http_s3_put_open_thread,
                             ngx_http_s3_put_open_done)
@@ -2505,9 +2485,7 @@ ngx_http_s3_complete(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
         return ngx_http_s3_error(r, ctx, src);
     }
 
-    if (ngx_http_s3_set_paths(r, ctx) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    ngx_http_s3_set_paths(ctx);
 
     r->request_body_in_single_buf = 1;
 

@@ -18,6 +18,8 @@
 #include "ngx_http_ingest.h"
 #include "ingest_job.h"
 
+#include <openssl/rand.h>
+
 
 static ngx_int_t ngx_http_ingest_setlk(ngx_fd_t fd, short type,
     ngx_uint_t wait, ngx_http_ingest_err_t *e);
@@ -788,4 +790,20 @@ ngx_http_ingest_conf_set_dir(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_http_ingest_new_id(u_char *id, ngx_log_t *log)
+{
+    u_char  rnd[INGEST_ID_RAND_BYTES];
+
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        ngx_log_error(NGX_LOG_CRIT, log, 0, "RAND_bytes() failed");
+        return NGX_ERROR;
+    }
+
+    ingest_id_format(rnd, id);
+
+    return NGX_OK;
 }

@@ -17,7 +17,6 @@
 
 #include <dirent.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "ngx_http_ingest.h"
 #include "ingest_tus.h"
@@ -945,7 +944,6 @@ ngx_http_tus_post(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
     u_char                   *p;
     size_t                    i;
     ngx_int_t                 rc;
-    u_char                    rnd[INGEST_ID_RAND_BYTES];
     ngx_http_tus_loc_conf_t  *tlcf;
     ingest_tus_rc_t           trc;
     ingest_tus_create_req_t  *req;
@@ -1008,13 +1006,9 @@ ngx_http_tus_post(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
         ctx->creating = 1;
     }
 
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
-                      "tus: RAND_bytes() failed");
+    if (ngx_http_ingest_new_id(ctx->id, r->connection->log) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ingest_id_format(rnd, ctx->id);
 
     if (ngx_http_tus_set_paths(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
