@@ -2190,8 +2190,10 @@ static void
 ngx_http_s3_put_finish_thread(ngx_http_s3_ctx_t *ctx)
 {
     u_char                   *p;
+    ngx_fd_t                  fd;
     ngx_int_t                 rc;
     ngx_uint_t                i, n;
+    struct stat               st;
     ngx_http_s3_part_t       *parts;
     ngx_http_ingest_err_t    *e;
     u_char                    path[NGX_MAX_PATH];
@@ -2284,6 +2286,16 @@ ngx_http_s3_put_finish_thread(ngx_http_s3_ctx_t *ctx)
         }
 
     } else {
+        /* "apart": parts in files of their own exist in this upload */
+
+        *ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%s/apart",
+                      &ctx->conf->sc.store, ctx->id) = '\0';
+
+        fd = open((char *) path, O_WRONLY|O_CREAT|O_CLOEXEC, 0600);
+        if (fd != -1) {
+            (void) close(fd);
+        }
+
         p = ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%s/%uD.",
                          &ctx->conf->sc.store, ctx->id,
                          ctx->route.part_number);
@@ -2303,7 +2315,21 @@ ngx_http_s3_put_finish_thread(ngx_http_s3_ctx_t *ctx)
         }
     }
 
-    /* earlier uploads of this part number: removed, quota given back */
+    /*
+     * Earlier uploads of this part number are removed and their quota
+     * given back. A part in place can only replace one in a file of its
+     * own (an earlier one in place sends the new one to a file), so
+     * the usual upload, all parts in place, never scans its directory:
+     * that would make an upload of n parts cost n^2 directory reads.
+     */
+
+    *ngx_snprintf(path, sizeof(path) - 1, "%V/uploads/%s/apart",
+                  &ctx->conf->sc.store, ctx->id) = '\0';
+
+    if (ctx->inplace && stat((char *) path, &st) == -1) {
+        ctx->result = NGX_OK;
+        return;
+    }
 
     if (ngx_http_s3_scan_parts(&ctx->conf->sc.store, ctx->id, &parts,
                                &n, 0, &ctx->err)
