@@ -1261,7 +1261,7 @@ static void
 ngx_srt_thread_accept(ngx_srt_worker_t *w, ngx_srt_listener_t *l,
     ngx_msec_t now)
 {
-    int                  no, events, addrlen;
+    int                  no, events, addrlen, km, kmlen;
     size_t               len;
     SRTSOCKET            ns;
     ngx_uint_t           i;
@@ -1276,6 +1276,24 @@ ngx_srt_thread_accept(ngx_srt_worker_t *w, ngx_srt_listener_t *l,
         ns = srt_accept(l->sock, (struct sockaddr *) &sa, &addrlen);
         if (ns == SRT_INVALID_SOCK) {
             return;
+        }
+
+        /*
+         * libsrt may hand over a caller whose key exchange failed (the
+         * caller already saw BADSECRET or UNSECURE): it could never
+         * send anything decryptable, so it is not a session.
+         */
+
+        kmlen = sizeof(km);
+
+        if (srt_getsockflag(ns, SRTO_KMSTATE, &km, &kmlen) == 0
+            && (km == SRT_KM_S_NOSECRET || km == SRT_KM_S_BADSECRET))
+        {
+            ngx_log_error(NGX_LOG_INFO, w->log, 0,
+                          "srt: a caller without the right passphrase "
+                          "closed after the handshake");
+            (void) srt_close(ns);
+            continue;
         }
 
         s = ngx_calloc(sizeof(ngx_srt_session_t), w->log);
