@@ -179,6 +179,16 @@ ngx_int_t ngx_http_ingest_add_header(ngx_http_request_t *r,
 ngx_int_t ngx_http_ingest_cors(ngx_http_request_t *r, ngx_array_t *origins,
     ngx_str_t *origin, const char *expose);
 
+/*
+ * A request that waits for a thread task has no timer of its own, and a
+ * worker that is shutting down (reload, binary upgrade) exits once no
+ * timer is left, cutting the upload. keep_worker arms a non-cancelable
+ * timer on ev (zeroed memory of the request) while the task runs;
+ * release_worker removes it.
+ */
+void ngx_http_ingest_keep_worker(ngx_event_t *ev, ngx_log_t *log);
+void ngx_http_ingest_release_worker(ngx_event_t *ev);
+
 /* "... origin ...;" into an ngx_array_t * (NGX_CONF_UNSET_PTR) */
 char *ngx_http_ingest_conf_set_cors(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

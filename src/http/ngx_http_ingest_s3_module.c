@@ -196,6 +196,8 @@ struct ngx_http_s3_ctx_s {
     ingest_record_t             rec;
     uint64_t                    size;
 
+    ngx_event_t                 keep;           /* worker while in_thread */
+
     unsigned                    chunked:1;
     unsigned                    in_thread:1;
     unsigned                    body_started:1;
@@ -4160,6 +4162,8 @@ ngx_http_s3_post_op(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx,
     ctx->in_thread = 1;
     r->main->blocked++;
 
+    ngx_http_ingest_keep_worker(&ctx->keep, r->connection->log);
+
     return NGX_OK;
 }
 
@@ -4194,6 +4198,8 @@ ngx_http_s3_thread_event_handler(ngx_event_t *ev)
     r->main->blocked--;
     ctx->in_thread = 0;
 
+    ngx_http_ingest_release_worker(&ctx->keep);
+
     ctx->done_handler(r, ctx);
 
     ngx_http_run_posted_requests(c);
@@ -4208,6 +4214,8 @@ ngx_http_s3_cleanup(void *data)
     ngx_http_s3_ctx_t  *ctx = data;
 
     ngx_uint_t  i;
+
+    ngx_http_ingest_release_worker(&ctx->keep);
 
     for (i = 0; i < 2; i++) {
         if (ctx->wbuf[i].buf != NULL) {

@@ -449,7 +449,8 @@ struct ngx_http_ingest_free_buf_s {
     size_t                       size;
 };
 
-#define NGX_HTTP_INGEST_FREE_BUFS  16
+#define NGX_HTTP_INGEST_FREE_BUFS    16
+#define NGX_HTTP_INGEST_KEEP_PERIOD  60000
 
 static ngx_http_ingest_free_buf_t  *ngx_http_ingest_free_bufs;
 static ngx_uint_t                   ngx_http_ingest_nfree_bufs;
@@ -490,6 +491,39 @@ ngx_http_ingest_buf_put(u_char *p, size_t size)
     fb->next = ngx_http_ingest_free_bufs;
     ngx_http_ingest_free_bufs = fb;
     ngx_http_ingest_nfree_bufs++;
+}
+
+
+static void
+ngx_http_ingest_keep_handler(ngx_event_t *ev)
+{
+    /* the task still runs: keep the worker for another period */
+    ngx_add_timer(ev, NGX_HTTP_INGEST_KEEP_PERIOD);
+}
+
+
+void
+ngx_http_ingest_keep_worker(ngx_event_t *ev, ngx_log_t *log)
+{
+    if (ev->timer_set) {
+        return;
+    }
+
+    ev->handler = ngx_http_ingest_keep_handler;
+    ev->log = log;
+    ev->data = NULL;
+    ev->cancelable = 0;
+
+    ngx_add_timer(ev, NGX_HTTP_INGEST_KEEP_PERIOD);
+}
+
+
+void
+ngx_http_ingest_release_worker(ngx_event_t *ev)
+{
+    if (ev->timer_set) {
+        ngx_del_timer(ev);
+    }
 }
 
 

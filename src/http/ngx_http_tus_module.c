@@ -181,6 +181,8 @@ struct ngx_http_tus_ctx_s {
     ngx_int_t                   final_status;
     ngx_uint_t                  finals_completed;
 
+    ngx_event_t                 keep;           /* worker while in_thread */
+
     unsigned                    in_thread:1;
     unsigned                    reading:1;
     unsigned                    body_started:1;
@@ -192,6 +194,7 @@ struct ngx_http_tus_ctx_s {
     unsigned                    creating:1;
     unsigned                    counted_active:1;
     unsigned                    spool_failed:1;
+    unsigned                    recovered:1;
     unsigned                    blocked_on_disk:1;
     unsigned                    sniffed:1;
     unsigned                    sniff_rejected:1;
@@ -221,6 +224,7 @@ typedef struct {
 typedef struct {
     ngx_http_tus_main_conf_t   *tmcf;
     ngx_uint_t                  removed;
+    ngx_uint_t                  recovered;
     ngx_uint_t                  failed;
     time_t                      now;
     ngx_uint_t                  nreleases;
@@ -245,7 +249,8 @@ static void ngx_http_tus_thread_event_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_tus_set_paths(ngx_http_request_t *r,
     ngx_http_tus_ctx_t *ctx);
 static void ngx_http_tus_cleanup(void *data);
-static void ngx_http_tus_count_finals(ngx_http_tus_ctx_t *ctx);
+static void ngx_http_tus_count_finals(ngx_http_request_t *r,
+    ngx_http_tus_ctx_t *ctx);
 static ngx_int_t ngx_http_tus_create_policy(ngx_http_request_t *r,
     ngx_http_tus_ctx_t *ctx);
 static void ngx_http_tus_release(ngx_http_tus_ctx_t *ctx);
@@ -304,6 +309,10 @@ static ngx_int_t ngx_http_tus_complete(ngx_http_tus_store_conf_t *sc,
     u_char *id, const char *data_path, const char *info_path,
     ingest_record_t *rec, ngx_fd_t fd, time_t now,
     ngx_http_ingest_err_t *e);
+static ngx_int_t ngx_http_tus_complete_stale(ngx_http_tus_store_conf_t *sc,
+    u_char *id, const char *data_path, const char *info_path, time_t now,
+    ngx_http_ingest_err_t *e);
+static ngx_uint_t ngx_http_tus_stale(ingest_record_t *rec, uint64_t size);
 static ngx_int_t ngx_http_tus_quarantine(ngx_http_tus_store_conf_t *sc,
     u_char *id, const char *data_path, const char *info_path,
     ingest_record_t *rec, ngx_http_ingest_err_t *e);
@@ -1368,7 +1377,7 @@ ngx_http_tus_info_thread(ngx_http_tus_ctx_t *ctx)
 {
     ngx_int_t               rc;
     struct stat             st;
-    ngx_http_ingest_err_t  *e;
+    ngx_http_ingest_err_t  *e, se;
 
     e = &ctx->err;
 
@@ -1439,6 +1448,26 @@ ngx_http_tus_info_thread(ngx_http_tus_ctx_t *ctx)
         ctx->offset = ctx->rec.length;
     }
 
+    if (ngx_http_tus_stale(&ctx->rec, ctx->offset)
+        && ngx_http_tus_complete_stale(&ctx->conf->sc, ctx->id,
+                                       (char *) ctx->data_path,
+                                       (char *) ctx->info_path, ctx->now,
+                                       &se)
+           == NGX_OK)
+    {
+        ctx->recovered = 1;
+        ctx->finals_completed++;
+
+        free(ctx->info);
+        ctx->info = NULL;
+
+        rc = ngx_http_tus_load_record(ctx, (char *) ctx->info_path);
+        if (rc != NGX_OK) {
+            ctx->result = rc;
+            return;
+        }
+    }
+
     ctx->has_offset = (ctx->rec.state != INGEST_STATE_PENDING);
     ctx->result = NGX_OK;
 }
@@ -1507,7 +1536,7 @@ ngx_http_tus_head_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
     ingest_record_t  *rec;
     u_char            buf[NGX_OFF_T_LEN];
 
-    ngx_http_tus_count_finals(ctx);
+    ngx_http_tus_count_finals(r, ctx);
 
     if (ctx->result == NGX_HTTP_TUS_DENY) {
         ngx_http_tus_finalize(r, ctx,
@@ -1691,7 +1720,7 @@ ngx_http_tus_get_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
     u_char               type[128];
     u_char               name[256];
 
-    ngx_http_tus_count_finals(ctx);
+    ngx_http_tus_count_finals(r, ctx);
 
     if (ctx->result == NGX_HTTP_TUS_DENY) {
         ngx_http_tus_finalize(r, ctx,
@@ -2751,7 +2780,7 @@ ngx_http_tus_finish_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
         ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_ACTIVE, -1);
     }
 
-    ngx_http_tus_count_finals(ctx);
+    ngx_http_tus_count_finals(r, ctx);
 
     if (ctx->completed) {
         ngx_http_tus_release(ctx);
@@ -2779,8 +2808,10 @@ ngx_http_tus_finish_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
 
         if (ctx->spool_failed) {
             ngx_log_error(NGX_LOG_CRIT, r->connection->log, ctx->err.err,
-                          "tus: upload %s complete but its spool job "
-                          "failed: %s", ctx->id, ctx->err.step);
+                          "tus: upload %s has all of its bytes but its "
+                          "spool job failed: %s; it stays open until a "
+                          "HEAD or the expiry sweep writes the job",
+                          ctx->id, ctx->err.step);
         }
     }
 
@@ -2974,9 +3005,12 @@ ngx_http_tus_quarantine(ngx_http_tus_store_conf_t *sc, u_char *id,
 
 
 /*
- * Marks the upload complete and hands it to the spool (not partials).
- * Returns NGX_ERROR only when the job could not be written; the upload
- * is complete anyway.
+ * Hands the upload to the spool (not partials) and marks it complete.
+ * The job goes first: a crash between the two leaves an open upload
+ * with all of its bytes, which the next HEAD or the sweep completes
+ * again, job included (the hand-off is at least once, never lost). A
+ * job that cannot be written leaves the upload so as well, and returns
+ * NGX_ERROR with the reason in e.
  * Context: thread pool
  */
 
@@ -2985,26 +3019,96 @@ ngx_http_tus_complete(ngx_http_tus_store_conf_t *sc, u_char *id,
     const char *data_path, const char *info_path, ingest_record_t *rec,
     ngx_fd_t fd, time_t now, ngx_http_ingest_err_t *e)
 {
+    ngx_int_t                   rc;
+    ngx_http_ingest_err_t       se;
     ngx_http_ingest_job_conf_t  jc;
 
-    rec->state = INGEST_STATE_COMPLETE;
-    rec->has_verify = 0;
-    rec->expires = 0;
+    rc = NGX_OK;
 
-    if (ngx_http_tus_save_record(sc, info_path, rec, e) != NGX_OK) {
+    if (rec->concat != INGEST_TUS_CONCAT_PARTIAL && sc->spool.len != 0) {
+        jc.spool = sc->spool;
+        jc.profile = sc->profile;
+        jc.webhook = sc->webhook;
+
+        rc = ngx_http_ingest_write_job(&jc, "tus", id, data_path, rec,
+                                       rec->length, e);
+    }
+
+    rec->has_verify = 0;
+
+    if (rc == NGX_OK) {
+        rec->state = INGEST_STATE_COMPLETE;
+        rec->expires = 0;
+    }
+
+    if (ngx_http_tus_save_record(sc, info_path, rec, rc == NGX_OK ? e : &se)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    if (rec->concat == INGEST_TUS_CONCAT_PARTIAL || sc->spool.len == 0) {
-        return NGX_OK;
+    return rc;
+}
+
+
+/*
+ * An open upload that has all of its bytes was cut between its job and
+ * its record (or its job could not be written): when nobody holds its
+ * lock, complete it now. Callers check ngx_http_tus_stale() on the
+ * record they read first. Returns NGX_OK when it completed the upload.
+ * Context: thread pool
+ */
+
+static ngx_int_t
+ngx_http_tus_complete_stale(ngx_http_tus_store_conf_t *sc, u_char *id,
+    const char *data_path, const char *info_path, time_t now,
+    ngx_http_ingest_err_t *e)
+{
+    u_char           *buf;
+    size_t            len;
+    ngx_fd_t          fd;
+    ngx_int_t         rc;
+    struct stat       st;
+    ingest_record_t   rec;
+
+    fd = open(data_path, O_RDWR|O_CLOEXEC);
+    if (fd == -1) {
+        return NGX_DECLINED;
     }
 
-    jc.spool = sc->spool;
-    jc.profile = sc->profile;
-    jc.webhook = sc->webhook;
+    if (ngx_http_ingest_lock(fd, 0, e) != NGX_OK || fstat(fd, &st) == -1) {
+        /* a live writer completes it itself */
+        (void) close(fd);
+        return NGX_DECLINED;
+    }
 
-    return ngx_http_ingest_write_job(&jc, "tus", id, data_path, rec,
-                                     rec->length, e);
+    /* the record read before the lock was taken may be old: read again */
+
+    rc = NGX_DECLINED;
+
+    buf = ngx_http_ingest_read_small(info_path, INGEST_RECORD_MAX, &len, e);
+
+    if (buf != NULL
+        && ingest_record_parse(&rec, buf, len) == 0
+        && ngx_http_tus_stale(&rec, (uint64_t) st.st_size))
+    {
+        rc = ngx_http_tus_complete(sc, id, data_path, info_path, &rec, fd,
+                                   now, e);
+    }
+
+    free(buf);
+    (void) close(fd);
+
+    return rc;
+}
+
+
+static ngx_uint_t
+ngx_http_tus_stale(ingest_record_t *rec, uint64_t size)
+{
+    return rec->state == INGEST_STATE_OPEN && !rec->deferred
+           && !rec->has_verify && rec->concat != INGEST_TUS_CONCAT_FINAL
+           && rec->length == size;
 }
 
 
@@ -3884,10 +3988,19 @@ ngx_http_tus_sniff(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx,
 
 /* final uploads that some request of a partial completed */
 static void
-ngx_http_tus_count_finals(ngx_http_tus_ctx_t *ctx)
+ngx_http_tus_count_finals(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
 {
     if (ctx->finals_completed == 0) {
         return;
+    }
+
+    if (ctx->recovered) {
+        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                      "tus: upload %s had all of its bytes but was not "
+                      "complete (cut before its record was saved): "
+                      "completed now%s", ctx->id,
+                      ctx->conf->sc.spool.len ? ", job written" : "");
+        ctx->recovered = 0;
     }
 
     ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_COMPLETED,
@@ -3943,6 +4056,8 @@ ngx_http_tus_post_op(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx,
     ctx->in_thread = 1;
     r->main->blocked++;
 
+    ngx_http_ingest_keep_worker(&ctx->keep, r->connection->log);
+
     return NGX_OK;
 }
 
@@ -3977,6 +4092,8 @@ ngx_http_tus_thread_event_handler(ngx_event_t *ev)
     r->main->blocked--;
     ctx->in_thread = 0;
 
+    ngx_http_ingest_release_worker(&ctx->keep);
+
     ctx->done_handler(r, ctx);
 
     ngx_http_run_posted_requests(c);
@@ -3991,6 +4108,8 @@ ngx_http_tus_cleanup(void *data)
     ngx_http_tus_ctx_t  *ctx = data;
 
     ngx_uint_t  i;
+
+    ngx_http_ingest_release_worker(&ctx->keep);
 
     for (i = 0; i < 2; i++) {
         if (ctx->wbuf[i].buf != NULL) {
@@ -4538,6 +4657,7 @@ ngx_http_tus_cleanup_timer(ngx_event_t *ev)
 
     ngx_http_tus_cleaner->now = ngx_time();
     ngx_http_tus_cleaner->removed = 0;
+    ngx_http_tus_cleaner->recovered = 0;
     ngx_http_tus_cleaner->failed = 0;
     ngx_http_tus_cleaner->nreleases = 0;
 
@@ -4624,8 +4744,7 @@ ngx_http_tus_cleanup_store(ngx_http_tus_store_conf_t *sc,
         }
 
         if (ingest_record_parse(&rec, buf, len) != 0
-            || rec.state == INGEST_STATE_COMPLETE
-            || !ingest_record_expired(&rec, cl->now))
+            || rec.state == INGEST_STATE_COMPLETE)
         {
             free(buf);
             continue;
@@ -4633,6 +4752,28 @@ ngx_http_tus_cleanup_store(ngx_http_tus_store_conf_t *sc,
 
         (void) ngx_http_ingest_path(data, sizeof(data), &sc->store,
                                     (u_char *) de->d_name, "");
+
+        if (stat((char *) data, &st) == 0
+            && ngx_http_tus_stale(&rec, (uint64_t) st.st_size))
+        {
+            /* cut between its job and its record: not to be expired */
+
+            if (ngx_http_tus_complete_stale(sc, (u_char *) de->d_name,
+                                            (char *) data, (char *) path,
+                                            cl->now, &e)
+                == NGX_OK)
+            {
+                cl->recovered++;
+            }
+
+            free(buf);
+            continue;
+        }
+
+        if (!ingest_record_expired(&rec, cl->now)) {
+            free(buf);
+            continue;
+        }
 
         fd = open((char *) data, O_RDWR|O_CLOEXEC);
 
@@ -4700,6 +4841,16 @@ ngx_http_tus_cleanup_done(ngx_event_t *ev)
         ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_EXPIRED_REMOVED,
                                    cl->removed);
         ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_FAILED, cl->removed);
+    }
+
+    if (cl->recovered) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "tus: completed %ui uploads that had all of their "
+                      "bytes but were cut before their record was saved",
+                      cl->recovered);
+
+        ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_COMPLETED,
+                                   cl->recovered);
     }
 
     if (cl->failed) {

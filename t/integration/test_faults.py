@@ -310,3 +310,87 @@ def test_kill9_mid_upload_part_then_retry(tmp_path):
     finally:
         srv.stop()
     srv.assert_clean_log()
+
+
+def break_spool(srv):
+    """incoming/ replaced by a file: every job write fails (ENOTDIR)"""
+    inc = srv.spool / "incoming"
+    inc.rmdir()
+    inc.write_bytes(b"")
+    return inc
+
+
+def fix_spool(inc):
+    inc.unlink()
+    inc.mkdir()
+
+
+def record_state(path):
+    for line in path.read_text().splitlines():
+        if line.startswith("state "):
+            return line.split()[1]
+    raise AssertionError("no state in %s" % path)
+
+
+SPOOL_FAILED = r"\[crit\] .*tus: upload %s has all of its bytes but its " \
+               r"spool job failed: .*stays open"
+
+
+@pytest.mark.parametrize("repair", ["head", "sweep"])
+def test_tus_job_not_written_is_written_later(tmp_path, repair):
+    """
+    The job goes before the record: when it cannot be written (or nginx
+    dies between the two) the upload stays open with all of its bytes,
+    and a HEAD or the expiry sweep completes it once the spool works.
+    """
+    store = tmp_path / "stores"
+    conf = fault_conf(tmp_path / "nginx", store)
+    conf.http.append("tus_cleanup_interval %s;"
+                     % ("1s" if repair == "sweep" else "1h"))
+    srv = NginxServer(conf)
+    srv.start()
+    try:
+        tus = srv.tus()
+        data = big_payload(3 * MiB, 91)
+        url, uid = tus.create_ok(len(data))
+        info = store / "tus" / (uid + ".info")
+
+        inc = break_spool(srv)
+        srv.allowed.append(re.compile(SPOOL_FAILED % uid))
+
+        r = tus.patch(url, 0, data)
+        assert r.status_code == 204, (r.status_code, r.text)
+        assert int(r.headers["Upload-Offset"]) == len(data)
+        assert re.search(SPOOL_FAILED % uid, srv.read_log())
+        assert record_state(info) == "open"
+
+        if repair == "head":
+            # still broken: HEAD answers, the upload stays open, no job
+            assert tus.offset(url) == len(data)
+            assert record_state(info) == "open"
+
+        fix_spool(inc)
+
+        if repair == "head":
+            assert tus.offset(url) == len(data)
+
+        job = srv.wait_job(uid)
+        assert job["size"] == len(data) and job["protocol"] == "tus"
+        wait_until(lambda: record_state(info) == "complete",
+                   what="the record marked complete")
+        assert re.search(r"\[notice\] .*tus: (upload %s had all of its "
+                         r"bytes .*completed now, job written|completed 1 "
+                         r"uploads that had all of their bytes)" % uid
+                         if repair == "head" else
+                         r"\[notice\] .*tus: completed 1 uploads that had "
+                         r"all of their bytes", srv.read_log())
+
+        # complete now: the job is not written a second time
+        srv.job_path(uid).unlink()
+        assert tus.offset(url) == len(data)
+        time.sleep(1.5 if repair == "sweep" else 0)
+        assert not srv.job_path(uid).exists()
+        assert sha256_file(store / "tus" / uid) == sha256(data)
+    finally:
+        srv.stop()
+    srv.assert_clean_log()
