@@ -31,7 +31,8 @@ CLI_CFLAGS := -std=gnu99 -O2 -g -W -Wall -Wextra -Wpointer-arith \
 
 .PHONY: all modules tools worker worker-unit worker-test deps unit deb \
         integration test check demo demo-stop bench bench-worker fuzz clean \
-        bench-srt bench-srt-tools
+        bench-srt bench-srt-tools \
+        chaos soak worker-asan worker-asan-test worker-valgrind
 
 all: modules tools worker
 
@@ -122,6 +123,33 @@ bench-srt-tools: $(BENCH_BIN)/srtload $(BENCH_BIN)/srtsink
 # BENCH_SRT="N SECONDS" to change it
 bench-srt: modules tools bench-srt-tools
 	bench/srt.sh $(BENCH_SRT)
+
+# fault injection: kill -9, reload and binary upgrade under load, Redis
+# and worker crashes (bench/chaos/chaos.py; CHAOS_ARGS="--only a,b
+# --trials 20"), about 5 to 10 minutes; not part of the tests
+chaos: modules worker
+	/usr/bin/python3 bench/chaos/chaos.py $(CHAOS_ARGS)
+
+# mixed load for SOAK_SECONDS (default 3600); fds, RSS and the ingest
+# zone must stay flat (bench/soak/soak.py)
+soak: modules worker
+	/usr/bin/python3 bench/soak/soak.py
+
+# the worker with ASan+UBSan in build/worker-asan, and t/worker against it
+WORKER_ASAN := $(BUILD)/worker-asan/ingest-worker
+
+worker-asan:
+	$(MAKE) --no-print-directory -C ffmpeg-worker SANITIZE=1 \
+	    BUILD=$(BUILD)/worker-asan
+
+worker-asan-test: worker-asan
+	INGEST_WORKER_BIN=$(WORKER_ASAN) \
+	    /usr/bin/python3 -m pytest -q -p no:cacheprovider t/worker
+
+# valgrind memcheck of the worker on one VOD job
+worker-valgrind: worker
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider \
+	    t/worker/test_valgrind.py
 
 clean:
 	rm -rf $(BUILD)

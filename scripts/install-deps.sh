@@ -23,6 +23,8 @@ PKGS=(
     awscli
     # promtool (t/integration/test_ops.py); dpkg-shlibdeps (make deb)
     prometheus dpkg-dev
+    # memcheck of the worker (t/worker/test_valgrind.py)
+    valgrind
 )
 
 # the ffmpeg-worker's own list (libav*, libx264 through libavcodec, ...)

@@ -26,6 +26,7 @@ installs it); the worker parts are skipped when `make worker` fails.
 
 import json
 import os
+from pathlib import Path
 import re
 import shutil
 import subprocess
@@ -45,7 +46,10 @@ PROM_CONF = REPO / "ops" / "prometheus" / "prometheus.example.yml"
 DASHBOARD = REPO / "ops" / "grafana" / "ingest-dashboard.json"
 METRICS_DOC = REPO / "docs" / "metrics.md"
 OPS_DOC = REPO / "docs" / "operations.md"
-WORKER = REPO / "ffmpeg-worker" / "build" / "ingest-worker"
+SAN_RE = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:")
+# INGEST_WORKER_BIN: another build of the daemon (CI: the ASan one)
+WORKER = Path(os.environ.get("INGEST_WORKER_BIN", str(
+    REPO / "ffmpeg-worker" / "build" / "ingest-worker")))
 RUNBOOK_BASE = "https://docs.example.com/nginx-ingest/docs/operations.md#"
 
 # the SRT module's series the guide's figures need (docs/metrics.md)
@@ -358,6 +362,9 @@ def scrape(tmp_path_factory):
                 worker.kill()
                 worker.wait()
             log.close()
+            # a worker built with sanitizers reports to its stderr
+            text = (base / "worker.log").read_text(errors="replace")
+            assert not SAN_RE.search(text), text[-6000:]
         srv.stop()
         srv.assert_clean_log()
 

@@ -23,7 +23,9 @@ from tokens import HSKey, LogCursor, claims, mint
 import srtpeer
 
 
-WORKER_BIN = REPO / "ffmpeg-worker" / "build" / "ingest-worker"
+# INGEST_WORKER_BIN: another build of the daemon (CI: the ASan one)
+WORKER_BIN = Path(os.environ.get("INGEST_WORKER_BIN", str(
+    REPO / "ffmpeg-worker" / "build" / "ingest-worker")))
 RTMP_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
 PASSPHRASE = "correct horse battery"
 
@@ -249,6 +251,10 @@ class LiveWorker:
             self.proc.kill()
             self.proc.wait()
         self.logfile.close()
+        # a worker built with sanitizers reports to its stderr
+        text = self.log()
+        assert not re.search(r"AddressSanitizer|LeakSanitizer|"
+                             r"runtime error:", text), text[-6000:]
 
 
 class RtmpServer:
