@@ -42,6 +42,8 @@
 
 /* UDP sockets (libsrt listeners) of one server in each worker */
 #define NGX_SRT_SOCKETS_MAX     32
+/* 100 streams of 4 Mbps on 2 busy cores: 1 lost 7.6 %, 4 lost 0.9 % */
+#define NGX_SRT_SOCKETS_DEFAULT 4
 
 /* why a session ended ($srt_reason; $srt_status maps them) */
 #define NGX_SRT_REASON_LOST     "connection lost"

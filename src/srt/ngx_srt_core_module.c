@@ -263,7 +263,8 @@ ngx_srt_core_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_srt_srv_conf_t *conf = child;
 
     ngx_conf_merge_msec_value(conf->latency, NGX_CONF_UNSET_MSEC, 250);
-    ngx_conf_merge_value(conf->pbkeylen, NGX_CONF_UNSET, 16);
+    /* 0: not set, the caller's (a sender's own length wins in libsrt) */
+    ngx_conf_merge_value(conf->pbkeylen, NGX_CONF_UNSET, 0);
     ngx_conf_merge_value(conf->payload_size, NGX_CONF_UNSET, 1316);
     ngx_conf_merge_size_value(conf->recv_buffer, NGX_CONF_UNSET_SIZE,
                               8 * 1024 * 1024);
@@ -294,7 +295,8 @@ ngx_srt_core_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->pbkeylen != 16 && conf->pbkeylen != 24 && conf->pbkeylen != 32)
+    if (conf->pbkeylen != 0 && conf->pbkeylen != 16 && conf->pbkeylen != 24
+        && conf->pbkeylen != 32)
     {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "srt server %V: \"pbkeylen\" must be 16, 24 or 32",
@@ -447,7 +449,7 @@ ngx_srt_core_listen(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    scf->sockets = 1;
+    scf->sockets = NGX_SRT_SOCKETS_DEFAULT;
 
     if (cf->args->nelts == 3) {
         if (ngx_strncmp(value[2].data, "sockets=", 8) != 0) {

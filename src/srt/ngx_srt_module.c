@@ -696,7 +696,8 @@ ngx_srt_listen(ngx_srt_worker_t *w, ngx_srt_listener_t *l, ngx_uint_t first)
         if (srt_setsockflag(sock, SRTO_PASSPHRASE, conf->passphrase.data,
                             (int) conf->passphrase.len)
             != 0
-            || srt_setsockflag(sock, SRTO_PBKEYLEN, &v, sizeof(v)) != 0
+            || (v != 0
+                && srt_setsockflag(sock, SRTO_PBKEYLEN, &v, sizeof(v)) != 0)
             || srt_setsockflag(sock, SRTO_ENFORCEDENCRYPTION, &yes,
                                sizeof(yes))
                != 0)
@@ -862,8 +863,10 @@ ngx_srt_listen_callback(void *opaque, SRTSOCKET ns, int hsversion,
         if (srt_setsockflag(ns, SRTO_PASSPHRASE, claims.srt_passphrase,
                             (int) ngx_strlen(claims.srt_passphrase))
             != 0
-            || srt_setsockflag(ns, SRTO_PBKEYLEN, &keylen, sizeof(keylen))
-               != 0
+            || (keylen != 0
+                && srt_setsockflag(ns, SRTO_PBKEYLEN, &keylen,
+                                   sizeof(keylen))
+                   != 0)
             || srt_setsockflag(ns, SRTO_ENFORCEDENCRYPTION, &yes,
                                sizeof(yes))
                != 0)
