@@ -56,7 +56,7 @@ iw_cut_balance(iw_cut_t *c, int64_t start, int64_t dur)
 unsigned
 iw_cut_packet(iw_cut_t *c, int64_t us, int64_t dur, int key)
 {
-    int64_t  slack;
+    int64_t  limit;
 
     if (c->origin == INT64_MIN) {
         c->origin = us;
@@ -84,17 +84,22 @@ iw_cut_packet(iw_cut_t *c, int64_t us, int64_t dur, int key)
      * Past the boundary a video segment waits for its keyframe: the
      * parts go on at the target. A balanced length is whole packets, so
      * a quarter packet of slack absorbs the rounding of timestamps
-     * without letting one more packet in; the target gets none.
+     * without letting one more packet in; it never reaches past the
+     * target, so irregular timestamps (a gap, jitter) cannot make a part
+     * longer than that.
      */
 
     if (us >= c->next_seg) {
         c->part_len = c->part_target;
     }
 
-    slack = (c->part_len < c->part_target) ? dur / 4 : 0;
+    limit = c->part_len + ((c->part_len < c->part_target) ? dur / 4 : 0);
 
-    if (c->npackets != 0 && us + dur - c->part_start > c->part_len + slack)
-    {
+    if (limit > c->part_target) {
+        limit = c->part_target;
+    }
+
+    if (c->npackets != 0 && us + dur - c->part_start > limit) {
         c->part_start = us;
         c->npackets = 1;
 
@@ -104,6 +109,32 @@ iw_cut_packet(iw_cut_t *c, int64_t us, int64_t dur, int key)
     c->npackets++;
 
     return IW_CUT_NONE;
+}
+
+
+void
+iw_jump_init(iw_jump_t *j)
+{
+    j->last = INT64_MIN;
+    j->next = INT64_MIN;
+}
+
+
+int64_t
+iw_jump_check(iw_jump_t *j, int64_t us, int64_t dur, int64_t max_gap)
+{
+    int64_t  fix;
+
+    fix = 0;
+
+    if (j->last != INT64_MIN && (us <= j->last || us - j->next > max_gap)) {
+        fix = j->next - us;
+    }
+
+    j->last = us + fix;
+    j->next = j->last + (dur > 0 ? dur : 1);
+
+    return fix;
 }
 
 

@@ -3,8 +3,8 @@
  * Copyright (C) nginx video ingest developers
  *
  * Pure decisions of the live LL-HLS packager: where a track's parts and
- * segments are cut, and the header line that names a live stream on the
- * input socket.
+ * segments are cut, when the input's timestamps jump, and the header
+ * line that names a live stream on the input socket.
  */
 
 
@@ -22,6 +22,9 @@
 
 #define IW_LIVE_NAME_LEN    64
 
+/* us: a gap in a stream's timestamps longer than this is a jump */
+#define IW_JUMP_MAX         1000000
+
 
 typedef struct {
     int64_t              part_target;   /* us */
@@ -33,6 +36,12 @@ typedef struct {
     unsigned             npackets;      /* in the current part */
     unsigned             video:1;
 } iw_cut_t;
+
+
+typedef struct {
+    int64_t              last;          /* us, INT64_MIN: no packet yet */
+    int64_t              next;          /* us, where the next is due */
+} iw_jump_t;
 
 
 void iw_cut_init(iw_cut_t *c, int64_t part_target, int64_t seg_target,
@@ -48,6 +57,22 @@ void iw_cut_init(iw_cut_t *c, int64_t part_target, int64_t seg_target,
  * 15+15+15+2; players stall on slivers).
  */
 unsigned iw_cut_packet(iw_cut_t *c, int64_t us, int64_t dur, int key);
+
+void iw_jump_init(iw_jump_t *j);
+
+/*
+ * The continuity of one input stream's decode timestamps: us is a
+ * packet's, shifted by what earlier jumps made the caller add, dur its
+ * duration. A packet at or before the stream's last one (no muxer takes
+ * it), or more than max_gap after where the next one was due (a stall,
+ * a publisher that started over, an MPEG-TS discontinuity), is a jump.
+ * Returns the correction that puts such a packet where it was due, 0
+ * for any other; the caller adds it to the shift of every stream (they
+ * all jump with the source's clock), so the output goes on seamlessly
+ * and in sync. Shorter gaps are kept: they are media missing.
+ */
+int64_t iw_jump_check(iw_jump_t *j, int64_t us, int64_t dur,
+    int64_t max_gap);
 
 /*
  * The first line on a live connection: "stream NAME" ending in "\n"

@@ -109,6 +109,17 @@ typedef struct {
 } iw_live_track_t;
 
 
+/* a source stream: the continuity of its timestamps */
+
+typedef struct {
+    int                  index;         /* in the input, -1: none */
+    const char          *name;
+    int64_t              frame_dur;     /* us */
+    iw_jump_t            jump;
+    unsigned             settle:1;      /* another stream jumped */
+} iw_live_input_t;
+
+
 typedef struct {
     const iw_conf_t     *conf;
     int                  fd;
@@ -119,7 +130,9 @@ typedef struct {
     unsigned             ntracks;
     int64_t              origin;        /* us, INT64_MIN: none yet */
     int64_t              wall;          /* unix ms at the origin */
+    int64_t              shift;         /* us, added to the source's */
     AVRational           fps;           /* of the source video */
+    iw_live_input_t      inputs[2];     /* the video, the audio */
 
     /* live_transcode: one decoder, one filter graph, a ladder */
     const iw_profile_t  *prof;
@@ -143,6 +156,7 @@ static int iw_live_read_header(int fd, char *name, size_t cap);
 static int iw_live_io_read(void *opaque, uint8_t *buf, int size);
 static int iw_live_interrupt(void *opaque);
 static int iw_live_open(iw_live_t *lv);
+static void iw_live_rebase(iw_live_t *lv, AVPacket *pkt);
 static int iw_live_track_init(iw_live_t *lv, iw_live_track_t *t,
     const char *name, int video);
 static int iw_live_decoder(iw_live_t *lv);
@@ -285,6 +299,8 @@ iw_live_run(const iw_conf_t *conf, int fd)
             break;
         }
 
+        iw_live_rebase(lv, pkt);
+
         if (lv->vdec != NULL && pkt->stream_index == lv->vst->index) {
             rc = iw_live_decode(lv, pkt);
             if (rc != 0) {
@@ -425,6 +441,25 @@ iw_live_open(iw_live_t *lv)
         }
     }
 
+    for (i = 0; i < 2; i++) {
+        lv->inputs[i].index = i == 0 ? vi : ai;
+        lv->inputs[i].name = i == 0 ? "video" : "audio";
+        iw_jump_init(&lv->inputs[i].jump);
+    }
+
+    if (vi >= 0) {
+        lv->inputs[0].frame_dur = av_rescale(AV_TIME_BASE, lv->fps.den,
+                                             lv->fps.num);
+    }
+
+    if (ai >= 0) {
+        par = lv->ifmt->streams[ai]->codecpar;
+        lv->inputs[1].frame_dur = par->sample_rate > 0
+                                  ? av_rescale(1024, AV_TIME_BASE,
+                                               par->sample_rate)
+                                  : 21333;
+    }
+
     if (vi >= 0 && lv->transcode) {
         /* the renditions come with the first picture: its size */
 
@@ -528,6 +563,90 @@ iw_live_open(iw_live_t *lv)
     }
 
     return 0;
+}
+
+
+/*
+ * A jump of the source's timestamps (a publisher that started over, a
+ * stall, an MPEG-TS discontinuity) would give a part or a segment of
+ * the length of the jump, or timestamps going back that no muxer takes:
+ * the source is re-based instead, by a shift common to its streams, so
+ * that the output goes on where it was, in sync, and nothing downstream
+ * (the decoder, the encoders, the cutter, the muxers) sees the jump.
+ */
+
+static void
+iw_live_rebase(iw_live_t *lv, AVPacket *pkt)
+{
+    int64_t           us, dur, fix, off;
+    unsigned          i;
+    AVRational        tb;
+    iw_live_input_t  *in;
+
+    for (i = 0; i < 2; i++) {
+        if (lv->inputs[i].index == pkt->stream_index) {
+            break;
+        }
+    }
+
+    if (i == 2) {
+        return;
+    }
+
+    in = &lv->inputs[i];
+    tb = lv->ifmt->streams[pkt->stream_index]->time_base;
+
+    if (pkt->dts != AV_NOPTS_VALUE) {
+        us = av_rescale_q(pkt->dts, tb, AV_TIME_BASE_Q) + lv->shift;
+        dur = pkt->duration > 0
+              ? av_rescale_q(pkt->duration, tb, AV_TIME_BASE_Q)
+              : in->frame_dur;
+
+        fix = iw_jump_check(&in->jump, us, dur, IW_JUMP_MAX);
+
+        if (fix != 0 && in->settle && fix > -IW_JUMP_MAX
+            && fix < IW_JUMP_MAX)
+        {
+            /*
+             * the first packet of the other stream after a jump: the
+             * same jump, off by where the two streams were at the cut
+             */
+
+            lv->shift += fix;
+
+            iw_log(IW_LOG_INFO, "live \"%s\": %s timestamps off by "
+                   "%+lld ms after the jump, re-based", lv->name, in->name,
+                   (long long) (-fix / 1000));
+
+        } else if (fix != 0) {
+            lv->shift += fix;
+            lv->inputs[i ^ 1].settle = 1;
+
+            iw_log(IW_LOG_NOTICE, "live \"%s\": %s timestamps jump by "
+                   "%+lld ms, re-based to go on", lv->name, in->name,
+                   (long long) (-fix / 1000));
+
+            if (iw_stats != NULL) {
+                iw_stats_add(&iw_stats->live_discontinuities, 1);
+            }
+        }
+
+        in->settle = 0;
+    }
+
+    if (lv->shift == 0) {
+        return;
+    }
+
+    off = av_rescale_q(lv->shift, AV_TIME_BASE_Q, tb);
+
+    if (pkt->dts != AV_NOPTS_VALUE) {
+        pkt->dts += off;
+    }
+
+    if (pkt->pts != AV_NOPTS_VALUE) {
+        pkt->pts += off;
+    }
 }
 
 
@@ -1131,6 +1250,16 @@ iw_live_close_part(iw_live_t *lv, iw_live_track_t *t, int64_t end)
 
     if (p->duration <= 0) {
         p->duration = 1;
+    }
+
+    /*
+     * A part ends where the next one starts; a gap in the timestamps
+     * before that (media missing, shorter than a jump) counts in it up
+     * to the part target only: the cutter keeps the packets within it.
+     */
+
+    if (p->duration > t->cut.part_target) {
+        p->duration = t->cut.part_target;
     }
 
     if (snprintf(path, sizeof(path), "%s/%s", t->dir, p->uri)

@@ -147,9 +147,14 @@ iw_metrics_format(const iw_stats_t *s, unsigned waiting, unsigned running,
         "ingest_live_streams %llu\n"
         "# HELP ingest_live_parts_total LL-HLS parts written.\n"
         "# TYPE ingest_live_parts_total counter\n"
-        "ingest_live_parts_total %llu\n",
+        "ingest_live_parts_total %llu\n"
+        "# HELP ingest_live_discontinuities_total Jumps of live input "
+        "timestamps, re-based.\n"
+        "# TYPE ingest_live_discontinuities_total counter\n"
+        "ingest_live_discontinuities_total %llu\n",
         (unsigned long long) iw_metrics_load(&s->live_streams),
-        (unsigned long long) iw_metrics_load(&s->live_parts));
+        (unsigned long long) iw_metrics_load(&s->live_parts),
+        (unsigned long long) iw_metrics_load(&s->live_discontinuities));
 
     if (b.overflow) {
         return 0;

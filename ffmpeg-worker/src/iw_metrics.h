@@ -33,6 +33,7 @@ typedef struct {
     uint64_t             last_speed;    /* x realtime, in 1/1000 */
     uint64_t             live_streams;  /* now */
     uint64_t             live_parts;
+    uint64_t             live_discontinuities;
 } iw_stats_t;
 
 

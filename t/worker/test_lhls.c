@@ -2,8 +2,8 @@
 /*
  * Copyright (C) nginx video ingest developers
  *
- * Part and segment cutting of the live packager, and the header line
- * of a live connection.
+ * Part and segment cutting of the live packager, jumps of the input's
+ * timestamps, and the header line of a live connection.
  */
 
 
@@ -15,6 +15,8 @@
 static void test_video(void);
 static void test_audio(void);
 static void test_long_gop(void);
+static void test_irregular(void);
+static void test_jump(void);
 static void test_header(void);
 static void test_main(void);
 
@@ -156,6 +158,143 @@ test_long_gop(void)
 
 
 static void
+test_irregular(void)
+{
+    int64_t   us, dur, start, end, len, longest;
+    unsigned  i, k, cut, parts;
+    uint32_t  r;
+    iw_cut_t  c;
+
+    /*
+     * Timestamps with jitter and gaps (lost packets, a stall shorter
+     * than a jump): the packets of a part, from the first one's start
+     * to the last one's end, never reach past the target. The slack for
+     * rounding used to let a packet end up to a quarter packet past it.
+     */
+
+    for (k = 0; k < 2; k++) {
+        iw_cut_init(&c, 334000, 1000000, k == 0);
+
+        dur = k == 0 ? 33333 : 21333;
+        r = 12345;
+        us = 0;
+        start = 0;
+        end = 0;
+        parts = 0;
+        longest = 0;
+
+        for (i = 0; i < 3000; i++) {
+            cut = iw_cut_packet(&c, us, dur, k == 1 || i % 30 == 0);
+
+            if (cut != IW_CUT_NONE) {
+                len = end - start;
+                CHECK(len > 0 && len <= 334000);
+                if (len > longest) {
+                    longest = len;
+                }
+                start = us;
+                parts++;
+            }
+
+            end = us + dur;
+
+            /* jitter of up to 8 ms; now and then a gap of up to 900 ms */
+            r = r * 1103515245 + 12345;
+            us += dur + (int64_t) (r >> 16) % 8000;
+
+            if ((r >> 8) % 61 == 0) {
+                us += (int64_t) (r >> 4) % 900000;
+            }
+        }
+
+        CHECK(parts > 3000 * dur / 334000);
+        CHECK(longest > 300000);
+    }
+}
+
+
+static void
+test_jump(void)
+{
+    int64_t    us, shift, fix;
+    unsigned   i;
+    iw_jump_t  v, a;
+
+    iw_jump_init(&v);
+    iw_jump_init(&a);
+
+    /* regular packets, a gap under the limit, jitter: no jump */
+
+    CHECK_INT(iw_jump_check(&v, 1400000, 33333, IW_JUMP_MAX), 0);
+    CHECK_INT(iw_jump_check(&v, 1433333, 33333, IW_JUMP_MAX), 0);
+    CHECK_INT(iw_jump_check(&v, 1466667, 0, IW_JUMP_MAX), 0);
+    CHECK_INT(iw_jump_check(&v, 1466668, 33333, IW_JUMP_MAX), 0);
+    CHECK_INT(iw_jump_check(&v, 2400000, 33333, IW_JUMP_MAX), 0);
+    CHECK_INT(iw_jump_check(&v, 3433333, 33333, IW_JUMP_MAX), 0);
+    CHECK_INT(iw_jump_check(&v, 3460000, 33333, IW_JUMP_MAX), 0);
+
+    /* more than the limit after the due time: continues where due */
+
+    iw_jump_init(&v);
+    CHECK_INT(iw_jump_check(&v, 1000000, 33333, IW_JUMP_MAX), 0);
+    CHECK_INT(iw_jump_check(&v, 2033334, 33333, IW_JUMP_MAX),
+              1033333 - 2033334);
+    CHECK_INT(v.last, 1033333);
+    CHECK_INT(v.next, 1066666);
+
+    /* back in time, by a lot or a little, or the same time again */
+
+    iw_jump_init(&v);
+    CHECK_INT(iw_jump_check(&v, 9000000, 33333, IW_JUMP_MAX), 0);
+    CHECK_INT(iw_jump_check(&v, 100000, 33333, IW_JUMP_MAX),
+              9033333 - 100000);
+    CHECK_INT(iw_jump_check(&v, 9066666, 33333, IW_JUMP_MAX), 0);
+    CHECK_INT(iw_jump_check(&v, 9066666, 33333, IW_JUMP_MAX), 33333);
+    CHECK_INT(v.last, 9099999);
+    CHECK_INT(iw_jump_check(&v, 9133332, 33333, IW_JUMP_MAX), 0);
+
+    /* a packet a little early but after the last one is no jump */
+
+    iw_jump_init(&a);
+    CHECK_INT(iw_jump_check(&a, 0, 21333, IW_JUMP_MAX), 0);
+    CHECK_INT(iw_jump_check(&a, 1, 21333, IW_JUMP_MAX), 0);
+
+    /*
+     * Two streams on one clock that jumps by +5 s, then by -17 s, as
+     * the caller uses them: the first stream to see a jump moves the
+     * shift, the other then finds its packets where due.
+     */
+
+    iw_jump_init(&v);
+    iw_jump_init(&a);
+    shift = 0;
+
+    for (i = 0; i < 300; i++) {
+        us = (int64_t) i * 100000 + 1400000;
+
+        if (i >= 100) {
+            us += i < 200 ? 5000000 : -12000000;
+        }
+
+        fix = iw_jump_check(i % 2 ? &a : &v, us + shift, 200000,
+                            IW_JUMP_MAX);
+
+        if (i == 100 || i == 200) {
+            CHECK(fix != 0);
+        } else {
+            CHECK_INT(fix, 0);
+        }
+
+        shift += fix;
+    }
+
+    /* as if the clock had not jumped: the output went on, in sync */
+    CHECK_INT(v.last, 31200000);
+    CHECK_INT(a.last, 31300000);
+}
+
+
+static void
 test_header(void)
 {
     char         name[IW_LIVE_NAME_LEN + 1], small[4];
@@ -207,6 +346,8 @@ test_main(void)
     test_video();
     test_audio();
     test_long_gop();
+    test_irregular();
+    test_jump();
     test_header();
 }
 

@@ -6,9 +6,11 @@ reports, program date time); checked while live and after its end with
 python3-m3u8 and ffprobe.
 """
 
+import re
 import socket
 import subprocess
 import threading
+import time
 
 import m3u8
 import pytest
@@ -303,4 +305,151 @@ def test_live_copy_is_the_default(worker, tmp_path):
     info = ffprobe_json(out / "cp" / "video" / "init.mp4", "-show_streams")
     assert info["streams"][0]["width"] == 1280
     assert "transcoded" not in w.log()
+    assert w.stop() == 0
+
+
+class GapFeeder:
+    """Several ffmpeg runs into one connection, one after the other, each
+    with its own timestamps (-output_ts_offset): what the worker gets
+    from a relay whose publisher reconnected, from a stall, or from an
+    MPEG-TS discontinuity. runs: (pause before, offset, seconds)."""
+
+    def __init__(self, path, name, runs, size="320x180"):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(str(path))
+        self.sock.sendall(b"stream " + name.encode() + b"\n")
+        self.runs, self.size = runs, size
+        self.error = None
+        self.thread = threading.Thread(target=self._pump)
+        self.thread.start()
+
+    def _pump(self):
+        try:
+            for pause, offset, seconds in self.runs:
+                time.sleep(pause)
+                proc = subprocess.Popen(
+                    ["ffmpeg", "-nostdin", "-v", "error", "-re",
+                     "-f", "lavfi",
+                     "-i", "testsrc2=size=%s:rate=30" % self.size,
+                     "-f", "lavfi",
+                     "-i", "sine=frequency=440:sample_rate=48000",
+                     "-t", str(seconds), "-c:v", "libx264",
+                     "-preset", "ultrafast", "-tune", "zerolatency",
+                     "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                     "-output_ts_offset", str(offset),
+                     "-f", "mpegts", "pipe:1"],
+                    stdout=subprocess.PIPE)
+                try:
+                    while True:
+                        b = proc.stdout.read(4096)
+                        if not b:
+                            break
+                        self.sock.sendall(b)
+                finally:
+                    proc.stdout.close()
+                    proc.wait()
+        except OSError as e:
+            self.error = e
+        finally:
+            self.sock.close()
+
+    def join(self):
+        self.thread.join(120)
+
+
+JUMP = re.compile(r'live "gap": (\w+) timestamps jump by ([+-]\d+) ms')
+
+GAP_LADDER = """
+live_transcode on;
+live_profile live;
+
+profile live {
+    preset ultrafast;
+    rung 360 600k 800k;
+}
+"""
+
+
+@pytest.mark.parametrize("mode", ["copy", "transcode"])
+def test_live_timestamp_jumps(worker, tmp_path, mode):
+    # 3 s; a gap of 0.5 s (kept); after a stall of 1.5 s a jump of +5 s;
+    # then one of -12.5 s (the timestamps of a publisher starting over)
+    w, sock, out = live_worker(worker, tmp_path, window=30,
+                               extra=GAP_LADDER if mode == "transcode"
+                               else "")
+    size = "640x360" if mode == "transcode" else "320x180"
+    feed = GapFeeder(sock, "gap",
+                     [(0, 0, 3), (0, 3.5, 2), (1.5, 10.5, 2), (0, 0, 2)],
+                     size=size)
+    tracks = [out / "gap" / ("360p" if mode == "transcode" else "video"),
+              out / "gap" / "audio"]
+
+    # while live, every playlist written follows the rules
+    seen = {}
+
+    def poll():
+        for t in tracks:
+            try:
+                text = (t / "index.m3u8").read_text()
+            except FileNotFoundError:
+                continue
+            if seen.get(t) != text and "#EXT-X-ENDLIST" not in text:
+                seen[t] = text
+                if any(s.uri for s in m3u8.loads(text).segments):
+                    check_live_playlist(text, ended=False)
+
+    while feed.thread.is_alive():
+        poll()
+        time.sleep(0.1)
+    feed.join()
+    assert feed.error is None
+    wait_for(lambda: 'live "gap": ended' in w.log(), "the end")
+
+    log = w.log()
+    assert log.count('live "gap": publishing') == 1
+    assert "[error]" not in log, log
+    assert "[alert]" not in log, log
+
+    # the two jumps, logged once each with their size (the other
+    # stream's few ms off at the cut are the same jump); the 0.5 s gap
+    # is no jump
+    jumps = [int(m.group(2)) for m in JUMP.finditer(log)]
+    assert len(jumps) == 2, jumps
+    assert 4500 <= jumps[0] <= 5500, jumps
+    assert -13000 <= jumps[1] <= -12000, jumps
+
+    # the session went on to the end: about 9.5 s of media in segments
+    # of at most the target, parts of at most the part target
+    for t in tracks:
+        pl = check_live_playlist((t / "index.m3u8").read_text(), ended=True)
+        assert pl.media_sequence == 0
+        total = sum(s.duration for s in pl.segments)
+        assert 8.5 <= total <= 10, (t, total)
+        for s in pl.segments:
+            assert s.duration > 0
+
+    # output timestamps go on: rising, no hole but the 0.5 s gap
+    for t, kind in zip(tracks, ("v:0", "a:0")):
+        pl = m3u8.load(str(t / "index.m3u8"))
+        dts = []
+        for s in pl.segments:
+            dts += [float(p["dts_time"])
+                    for p in segment_packets(t, s.uri, kind)]
+        steps = [b - a for a, b in zip(dts, dts[1:])]
+        assert min(steps) > 0, (t, min(steps))
+        assert max(steps) < 0.6, (t, max(steps))
+        assert 8.5 <= dts[-1] - dts[0] <= 10.5, (t, dts[0], dts[-1])
+
+    # and are counted
+    prom = w.spool / "worker.prom"
+    wait_for(lambda: prom.exists() and re.search(
+        r"^ingest_live_discontinuities_total ([0-9]+)$",
+        prom.read_text(), re.M), "the metrics file")
+
+    def counted():
+        m = re.search(r"^ingest_live_discontinuities_total ([0-9]+)$",
+                      prom.read_text(), re.M)
+        return int(m.group(1)) == 2
+
+    wait_for(counted, "the jumps counted", timeout=10)
     assert w.stop() == 0

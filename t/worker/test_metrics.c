@@ -67,6 +67,7 @@ test_format(void)
     s.released = 1;
     s.reclaimed = 2;
     s.live_parts = 77;
+    s.live_discontinuities = 4;
 
     n = iw_metrics_format(&s, 4, 2, 3, out, sizeof(out));
     CHECK(n != 0 && n == strlen(out));
@@ -97,6 +98,8 @@ test_format(void)
     CHECK(strstr(out, "ingest_transcode_speed_ratio 2.500\n") != NULL);
     CHECK(strstr(out, "ingest_live_streams 0\n") != NULL);
     CHECK(strstr(out, "ingest_live_parts_total 77\n") != NULL);
+    CHECK(strstr(out, "# TYPE ingest_live_discontinuities_total counter\n"
+                      "ingest_live_discontinuities_total 4\n") != NULL);
 
     /* every line is a comment or "name[{labels}] value" */
     CHECK(out[n - 1] == '\n');
