@@ -135,6 +135,59 @@ u_char *ngx_http_ingest_buf_get(size_t size, ngx_log_t *log);
 void ngx_http_ingest_buf_put(u_char *p, size_t size);
 
 /*
+ * The body pump of tus PATCHes and S3 parts: request body data is copied
+ * into two aligned write buffers; a full one goes to the module's flush
+ * (which hands it to the thread pool and sets write_buf), and reading
+ * pauses while both are busy. The module resumes the pump when a write
+ * is done (ngx_http_ingest_body_read() again).
+ */
+
+typedef struct {
+    u_char                     *buf;            /* NULL: not yet */
+    u_char                     *pos;
+    u_char                     *last;
+    u_char                     *end;
+    uint64_t                    offset;         /* tus: file offset of pos */
+} ngx_http_ingest_wbuf_t;
+
+typedef struct ngx_http_ingest_body_s  ngx_http_ingest_body_t;
+
+typedef void (*ngx_http_ingest_body_pt)(ngx_http_request_t *r, void *data);
+typedef void (*ngx_http_ingest_reset_pt)(void *data,
+    ngx_http_ingest_wbuf_t *wb);
+
+struct ngx_http_ingest_body_s {
+    ngx_http_ingest_wbuf_t      wbuf[2];
+    ngx_http_ingest_wbuf_t     *write_buf;      /* the one in the thread */
+    ngx_uint_t                  fill;           /* the one filling */
+    size_t                      size;           /* of a buffer */
+    uint64_t                    limit;          /* bytes it may take */
+    uint64_t                    received;
+    ngx_int_t                   rc;             /* reading failed with */
+
+    ngx_http_ingest_body_pt     flush;          /* the module's */
+    ngx_http_ingest_reset_pt    reset;          /* a buffer starts */
+    void                       *data;           /* their ctx */
+
+    unsigned                    done:1;         /* no more reading */
+    unsigned                    write_failed:1;
+    unsigned                    too_much:1;     /* past limit */
+    unsigned                    blocked_on_disk:1;
+};
+
+/*
+ * Moves what was read into the write buffers and reads on until the body
+ * ends (done, then flush), fails, or both buffers are busy.
+ * Context: event loop
+ */
+void ngx_http_ingest_body_read(ngx_http_request_t *r,
+    ngx_http_ingest_body_t *body);
+
+/* the buffers back to the per-worker free list */
+void ngx_http_ingest_body_free(ngx_http_ingest_body_t *body);
+
+
+/*
  * Writes len bytes at off: the whole pages through *dfd (O_DIRECT, p
  * aligned like off) when it is open, the rest through fd. A filesystem
  * that refuses O_DIRECT gets *dfd closed and set to NGX_INVALID_FILE.

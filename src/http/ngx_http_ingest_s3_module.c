@@ -96,20 +96,6 @@ typedef void (*ngx_http_s3_done_pt)(ngx_http_request_t *r,
     ngx_http_s3_ctx_t *ctx);
 
 
-/*
- * A write buffer. Plain bodies are placed at buf + (offset % 4096) so
- * that whole pages of the file are page-aligned in memory (O_DIRECT);
- * aws-chunked bodies arrive at buf + 4096 and the thread moves the
- * decoded data down to buf + (offset % 4096) before writing it.
- */
-
-typedef struct {
-    u_char                     *buf;
-    u_char                     *pos;
-    u_char                     *last;
-    u_char                     *end;
-} ngx_http_s3_wbuf_t;
-
 
 /* what a part directory holds, for ListParts and completion */
 typedef struct {
@@ -168,14 +154,10 @@ struct ngx_http_s3_ctx_s {
     ingest_awschunked_t         ck;
     ingest_s3_body_t            body;
     uint64_t                    declared;       /* decoded size, or -1 */
-    uint64_t                    limit;          /* raw bytes we take */
-    uint64_t                    received;
+    ngx_http_ingest_body_t      pump;           /* raw body to the buffers;
+                                                   limit: raw bytes we take */
     uint64_t                    written;
     off_t                       reserved;       /* quota bytes */
-    ngx_http_s3_wbuf_t          wbuf[2];
-    ngx_uint_t                  fill;
-    ngx_http_s3_wbuf_t         *write_buf;
-    ngx_int_t                   body_rc;
     u_char                      md5[16];
     u_char                      etag[INGEST_S3_ETAG_MAX];
     size_t                      etag_len;
@@ -201,15 +183,11 @@ struct ngx_http_s3_ctx_s {
     unsigned                    chunked:1;
     unsigned                    in_thread:1;
     unsigned                    body_started:1;
-    unsigned                    body_done:1;
     unsigned                    body_inited:1;
     unsigned                    ck_inited:1;
-    unsigned                    write_failed:1;
-    unsigned                    too_much:1;
     unsigned                    decoded_done:1;
     unsigned                    reserved_upload:1;
     unsigned                    counted_active:1;
-    unsigned                    blocked_on_disk:1;
     unsigned                    spool_failed:1;
     unsigned                    completed:1;
     unsigned                    failed_part:1;
@@ -269,11 +247,8 @@ static void ngx_http_s3_put_open_done(ngx_http_request_t *r,
     ngx_http_s3_ctx_t *ctx);
 static void ngx_http_s3_body_handler(ngx_http_request_t *r);
 static void ngx_http_s3_read_handler(ngx_http_request_t *r);
-static void ngx_http_s3_process_body(ngx_http_request_t *r,
-    ngx_http_s3_ctx_t *ctx);
-static void ngx_http_s3_flush(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx);
-static void ngx_http_s3_wbuf_reset(ngx_http_s3_ctx_t *ctx,
-    ngx_http_s3_wbuf_t *wb);
+static void ngx_http_s3_flush(ngx_http_request_t *r, void *data);
+static void ngx_http_s3_wbuf_reset(void *data, ngx_http_ingest_wbuf_t *wb);
 static void ngx_http_s3_write_thread(ngx_http_s3_ctx_t *ctx);
 static void ngx_http_s3_write_done(ngx_http_request_t *r,
     ngx_http_s3_ctx_t *ctx);
@@ -1503,9 +1478,9 @@ ngx_http_s3_put(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
             ctx->declared = (uint64_t) ctx->ck.decoded_length;
         }
 
-        ctx->limit = r->headers_in.content_length_n >= 0
-                     ? (uint64_t) r->headers_in.content_length_n
-                     : (uint64_t) -1;
+        ctx->pump.limit = r->headers_in.content_length_n >= 0
+                          ? (uint64_t) r->headers_in.content_length_n
+                          : (uint64_t) -1;
 
     } else {
         if (r->headers_in.content_length_n < 0) {
@@ -1514,7 +1489,7 @@ ngx_http_s3_put(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
         }
 
         ctx->declared = (uint64_t) r->headers_in.content_length_n;
-        ctx->limit = ctx->declared;
+        ctx->pump.limit = ctx->declared;
     }
 
     max = ngx_min(ctx->conf->max_object_size,
@@ -1531,6 +1506,11 @@ ngx_http_s3_put(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
     {
         return ngx_http_s3_error(r, ctx, INGEST_S3_INVALID_ARGUMENT);
     }
+
+    ctx->pump.size = ctx->conf->buffer_size + NGX_HTTP_S3_ALIGN;
+    ctx->pump.flush = ngx_http_s3_flush;
+    ctx->pump.reset = ngx_http_s3_wbuf_reset;
+    ctx->pump.data = ctx;
 
     ctx->body_inited = 1;
 
@@ -1827,8 +1807,8 @@ ngx_http_s3_put_open_done(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
     rc = ngx_http_read_client_request_body(r, ngx_http_s3_body_handler);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        ctx->body_rc = rc;
-        ctx->body_done = 1;
+        ctx->pump.rc = rc;
+        ctx->pump.done = 1;
         ngx_http_s3_flush(r, ctx);
         return;
     }
@@ -1846,13 +1826,13 @@ ngx_http_s3_body_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_ingest_s3_module);
 
-    if (ctx->body_done) {
+    if (ctx->pump.done) {
         return;
     }
 
     r->read_event_handler = ngx_http_s3_read_handler;
 
-    ngx_http_s3_process_body(r, ctx);
+    ngx_http_ingest_body_read(r, &ctx->pump);
 }
 
 
@@ -1865,131 +1845,17 @@ ngx_http_s3_read_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_ingest_s3_module);
 
-    if (ctx->body_done) {
+    if (ctx->pump.done) {
         return;
     }
 
-    if (r->connection->read->timedout && ctx->blocked_on_disk) {
+    if (r->connection->read->timedout && ctx->pump.blocked_on_disk) {
         /* we stopped reading because of the disk, not the client */
         r->connection->read->timedout = 0;
         return;
     }
 
-    ngx_http_s3_process_body(r, ctx);
-}
-
-
-/*
- * Moves body data into the write buffers and keeps reading until the
- * body ends, fails, or both buffers are busy.
- * Context: event loop
- */
-
-static void
-ngx_http_s3_process_body(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
-{
-    size_t                    n, size;
-    ngx_int_t                 rc;
-    ngx_buf_t                *b;
-    ngx_chain_t              *cl;
-    ngx_http_s3_wbuf_t       *wb;
-    ngx_http_request_body_t  *rb;
-
-    rb = r->request_body;
-    ctx->blocked_on_disk = 0;
-    size = ctx->conf->buffer_size + NGX_HTTP_S3_ALIGN;
-
-    for ( ;; ) {
-
-        for (cl = rb->bufs; cl; cl = cl->next) {
-            b = cl->buf;
-
-            while (b->pos < b->last) {
-
-                if (ctx->received == ctx->limit) {
-                    ctx->too_much = 1;
-                    goto done;
-                }
-
-                wb = &ctx->wbuf[ctx->fill];
-
-                if (wb->buf == NULL) {
-                    wb->buf = ngx_http_ingest_buf_get(size, r->connection->log);
-                    if (wb->buf == NULL) {
-                        ctx->write_failed = 1;
-                        goto done;
-                    }
-
-                    wb->end = wb->buf + size;
-                    ngx_http_s3_wbuf_reset(ctx, wb);
-                }
-
-                if (wb->last == wb->end) {
-                    if (ctx->write_buf != NULL) {
-                        /* both buffers busy: let the disk catch up */
-                        ctx->blocked_on_disk = 1;
-                        rb->bufs = cl;
-                        return;
-                    }
-
-                    ngx_http_s3_flush(r, ctx);
-
-                    if (ctx->write_failed) {
-                        goto done;
-                    }
-
-                    continue;
-                }
-
-                n = ngx_min((size_t) (b->last - b->pos),
-                            (size_t) (wb->end - wb->last));
-
-                if ((uint64_t) n > ctx->limit - ctx->received) {
-                    n = (size_t) (ctx->limit - ctx->received);
-                }
-
-                wb->last = ngx_cpymem(wb->last, b->pos, n);
-                b->pos += n;
-                ctx->received += n;
-            }
-        }
-
-        rb->bufs = NULL;
-
-        if (ctx->write_failed || ctx->body_rc) {
-            goto done;
-        }
-
-        if (!r->reading_body) {
-            break;
-        }
-
-        rc = ngx_http_read_unbuffered_request_body(r);
-
-        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-            ctx->body_rc = rc;
-            continue;
-        }
-
-        if (rb->bufs == NULL) {
-            if (rc == NGX_AGAIN) {
-                return;
-            }
-
-            break;
-        }
-    }
-
-done:
-
-    ctx->body_done = 1;
-    r->read_event_handler = ngx_http_block_reading;
-
-    if (r->connection->read->timer_set) {
-        ngx_del_timer(r->connection->read);
-    }
-
-    ngx_http_s3_flush(r, ctx);
+    ngx_http_ingest_body_read(r, &ctx->pump);
 }
 
 
@@ -2000,23 +1866,25 @@ done:
  */
 
 static void
-ngx_http_s3_flush(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
+ngx_http_s3_flush(ngx_http_request_t *r, void *data)
 {
-    ngx_http_s3_wbuf_t  *wb;
+    ngx_http_s3_ctx_t  *ctx = data;
 
-    if (ctx->write_buf != NULL) {
+    ngx_http_ingest_wbuf_t  *wb;
+
+    if (ctx->pump.write_buf != NULL) {
         return;
     }
 
-    wb = &ctx->wbuf[ctx->fill];
+    wb = &ctx->pump.wbuf[ctx->pump.fill];
 
-    if (!ctx->write_failed && wb->buf != NULL && wb->last > wb->pos) {
+    if (!ctx->pump.write_failed && wb->buf != NULL && wb->last > wb->pos) {
 
-        ctx->write_buf = wb;
-        ctx->fill ^= 1;
+        ctx->pump.write_buf = wb;
+        ctx->pump.fill ^= 1;
 
-        if (ctx->wbuf[ctx->fill].buf != NULL) {
-            ngx_http_s3_wbuf_reset(ctx, &ctx->wbuf[ctx->fill]);
+        if (ctx->pump.wbuf[ctx->pump.fill].buf != NULL) {
+            ngx_http_s3_wbuf_reset(ctx, &ctx->pump.wbuf[ctx->pump.fill]);
         }
 
         if (ngx_http_s3_post_op(r, ctx, ngx_http_s3_write_thread,
@@ -2026,14 +1894,14 @@ ngx_http_s3_flush(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
             return;
         }
 
-        ctx->write_buf = NULL;
-        ctx->write_failed = 1;
+        ctx->pump.write_buf = NULL;
+        ctx->pump.write_failed = 1;
         ctx->result = NGX_ERROR;
         ctx->err.err = 0;
         ctx->err.step = "ngx_thread_task_post()";
     }
 
-    if (!ctx->body_done) {
+    if (!ctx->pump.done) {
         return;
     }
 
@@ -2047,15 +1915,24 @@ ngx_http_s3_flush(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
 }
 
 
+/*
+ * Where a buffer starts to fill. Plain bodies are placed at buf + (offset
+ * % 4096) so that whole pages of the file are page-aligned in memory
+ * (O_DIRECT); aws-chunked bodies arrive at buf + 4096 and the thread
+ * moves the decoded data down to buf + (offset % 4096) before writing.
+ */
+
 static void
-ngx_http_s3_wbuf_reset(ngx_http_s3_ctx_t *ctx, ngx_http_s3_wbuf_t *wb)
+ngx_http_s3_wbuf_reset(void *data, ngx_http_ingest_wbuf_t *wb)
 {
+    ngx_http_s3_ctx_t  *ctx = data;
+
     if (ctx->chunked) {
         wb->pos = wb->buf + NGX_HTTP_S3_ALIGN;
 
     } else {
         /* a plain body: the file offset is what was received */
-        wb->pos = wb->buf + (ctx->received & (NGX_HTTP_S3_ALIGN - 1));
+        wb->pos = wb->buf + (ctx->pump.received & (NGX_HTTP_S3_ALIGN - 1));
     }
 
     wb->last = wb->pos;
@@ -2077,10 +1954,10 @@ ngx_http_s3_write_thread(ngx_http_s3_ctx_t *ctx)
     u_char                      *p, *out;
     const u_char                *in, *end;
     ingest_str_t                 data;
-    ngx_http_s3_wbuf_t          *wb;
+    ngx_http_ingest_wbuf_t          *wb;
     ingest_awschunked_status_t   st;
 
-    wb = ctx->write_buf;
+    wb = ctx->pump.write_buf;
 
     if (ctx->chunked) {
         in = wb->pos;
@@ -2160,25 +2037,25 @@ ngx_http_s3_write_thread(ngx_http_s3_ctx_t *ctx)
 static void
 ngx_http_s3_write_done(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
 {
-    ngx_http_s3_wbuf_t  *wb;
+    ngx_http_ingest_wbuf_t  *wb;
 
-    wb = ctx->write_buf;
-    ctx->write_buf = NULL;
+    wb = ctx->pump.write_buf;
+    ctx->pump.write_buf = NULL;
 
     if (ctx->result != NGX_OK) {
-        ctx->write_failed = 1;
+        ctx->pump.write_failed = 1;
     }
 
     wb->pos = wb->buf;
     wb->last = wb->buf;
 
-    if (ctx->body_done || ctx->write_failed) {
-        ctx->body_done = 1;
+    if (ctx->pump.done || ctx->pump.write_failed) {
+        ctx->pump.done = 1;
         ngx_http_s3_flush(r, ctx);
         return;
     }
 
-    ngx_http_s3_process_body(r, ctx);
+    ngx_http_ingest_body_read(r, &ctx->pump);
 }
 
 
@@ -2208,7 +2085,7 @@ ngx_http_s3_put_finish_thread(ngx_http_s3_ctx_t *ctx)
         return;
     }
 
-    if (ctx->write_failed) {
+    if (ctx->pump.write_failed) {
         /* ctx->result, ctx->rc and ctx->err are the write's */
 
         if (ctx->result == NGX_OK) {
@@ -2223,8 +2100,8 @@ ngx_http_s3_put_finish_thread(ngx_http_s3_ctx_t *ctx)
         goto failed;
     }
 
-    if (ctx->body_rc) {
-        ctx->rc = ctx->body_rc == NGX_HTTP_REQUEST_TIME_OUT
+    if (ctx->pump.rc) {
+        ctx->rc = ctx->pump.rc == NGX_HTTP_REQUEST_TIME_OUT
                   ? INGEST_S3_REQUEST_TIMEOUT : INGEST_S3_INCOMPLETE_BODY;
         ctx->result = NGX_DECLINED;
         goto failed;
@@ -2405,7 +2282,7 @@ ngx_http_s3_put_finish_done(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
                                 NGX_HTTP_INGEST_M_S3_CHECKSUM_MISMATCH, 1);
         }
 
-        if (ctx->too_much) {
+        if (ctx->pump.too_much) {
             ctx->rc = INGEST_S3_CHUNKED_MALFORMED;
         }
 
@@ -2415,10 +2292,10 @@ ngx_http_s3_put_finish_done(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
                       ? "part of upload" : "object", ctx->id,
                       &ctx->bucket, &ctx->key, ctx->written);
 
-        if (ctx->body_rc && ctx->body_rc != NGX_HTTP_REQUEST_TIME_OUT
+        if (ctx->pump.rc && ctx->pump.rc != NGX_HTTP_REQUEST_TIME_OUT
             && r->connection->error)
         {
-            ngx_http_s3_finalize(r, ctx, ctx->body_rc);
+            ngx_http_s3_finalize(r, ctx, ctx->pump.rc);
             return;
         }
 
@@ -2426,7 +2303,7 @@ ngx_http_s3_put_finish_done(ngx_http_request_t *r, ngx_http_s3_ctx_t *ctx)
         return;
     }
 
-    if (ctx->too_much) {
+    if (ctx->pump.too_much) {
         ngx_http_s3_finalize(r, ctx,
                              ngx_http_s3_error(r, ctx,
                                                INGEST_S3_CHUNKED_MALFORMED));
@@ -4213,17 +4090,8 @@ ngx_http_s3_cleanup(void *data)
 {
     ngx_http_s3_ctx_t  *ctx = data;
 
-    ngx_uint_t  i;
-
     ngx_http_ingest_release_worker(&ctx->keep);
-
-    for (i = 0; i < 2; i++) {
-        if (ctx->wbuf[i].buf != NULL) {
-            ngx_http_ingest_buf_put(ctx->wbuf[i].buf,
-                                    ctx->conf->buffer_size + NGX_HTTP_S3_ALIGN);
-            ctx->wbuf[i].buf = NULL;
-        }
-    }
+    ngx_http_ingest_body_free(&ctx->pump);
 
     if (ctx->dfd != NGX_INVALID_FILE) {
         (void) close(ctx->dfd);
@@ -4588,7 +4456,7 @@ ngx_http_s3_log_handler(ngx_http_request_t *r)
 
     if (status == NGX_HTTP_CLIENT_CLOSED_REQUEST
         || status == NGX_HTTP_REQUEST_TIME_OUT
-        || (ctx->body_rc && r->connection->error))
+        || (ctx->pump.rc && r->connection->error))
     {
         m = NGX_HTTP_INGEST_M_S3_PARTS_ABORTED;
 

@@ -494,6 +494,134 @@ ngx_http_ingest_buf_put(u_char *p, size_t size)
 }
 
 
+void
+ngx_http_ingest_body_read(ngx_http_request_t *r, ngx_http_ingest_body_t *body)
+{
+    size_t                    n;
+    ngx_int_t                 rc;
+    ngx_buf_t                *b;
+    ngx_chain_t              *cl;
+    ngx_http_ingest_wbuf_t   *wb;
+    ngx_http_request_body_t  *rb;
+
+    rb = r->request_body;
+    body->blocked_on_disk = 0;
+
+    for ( ;; ) {
+
+        for (cl = rb->bufs; cl; cl = cl->next) {
+            b = cl->buf;
+
+            while (b->pos < b->last) {
+
+                if (body->received == body->limit) {
+                    /* more data than the upload may take */
+                    body->too_much = 1;
+                    goto done;
+                }
+
+                wb = &body->wbuf[body->fill];
+
+                if (wb->buf == NULL) {
+                    wb->buf = ngx_http_ingest_buf_get(body->size,
+                                                      r->connection->log);
+                    if (wb->buf == NULL) {
+                        body->write_failed = 1;
+                        goto done;
+                    }
+
+                    wb->end = wb->buf + body->size;
+                    body->reset(body->data, wb);
+                }
+
+                if (wb->last == wb->end) {
+                    if (body->write_buf != NULL) {
+                        /* both buffers busy: let the disk catch up */
+                        body->blocked_on_disk = 1;
+                        rb->bufs = cl;
+                        return;
+                    }
+
+                    body->flush(r, body->data);
+
+                    if (body->write_failed) {
+                        goto done;
+                    }
+
+                    continue;
+                }
+
+                n = ngx_min((size_t) (b->last - b->pos),
+                            (size_t) (wb->end - wb->last));
+
+                if ((uint64_t) n > body->limit - body->received) {
+                    n = (size_t) (body->limit - body->received);
+                }
+
+                wb->last = ngx_cpymem(wb->last, b->pos, n);
+                b->pos += n;
+                body->received += n;
+            }
+        }
+
+        rb->bufs = NULL;
+
+        if (body->write_failed || body->rc) {
+            goto done;
+        }
+
+        if (!r->reading_body) {
+            break;
+        }
+
+        rc = ngx_http_read_unbuffered_request_body(r);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            /*
+             * The client went away or the body is malformed; what was
+             * read before that is in rb->bufs and is kept.
+             */
+            body->rc = rc;
+            continue;
+        }
+
+        if (rb->bufs == NULL) {
+            if (rc == NGX_AGAIN) {
+                return;
+            }
+
+            /* NGX_OK: the body is complete */
+            break;
+        }
+    }
+
+done:
+
+    body->done = 1;
+    r->read_event_handler = ngx_http_block_reading;
+
+    if (r->connection->read->timer_set) {
+        ngx_del_timer(r->connection->read);
+    }
+
+    body->flush(r, body->data);
+}
+
+
+void
+ngx_http_ingest_body_free(ngx_http_ingest_body_t *body)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < 2; i++) {
+        if (body->wbuf[i].buf != NULL) {
+            ngx_http_ingest_buf_put(body->wbuf[i].buf, body->size);
+            body->wbuf[i].buf = NULL;
+        }
+    }
+}
+
+
 static void
 ngx_http_ingest_keep_handler(ngx_event_t *ev)
 {

@@ -112,20 +112,6 @@ typedef enum {
 } ngx_http_tus_header_e;
 
 
-/*
- * A write buffer. Data starts at pos = buf + (offset % 4096), so that
- * the part of it that covers whole pages of the file is page-aligned in
- * memory and can go to disk with O_DIRECT.
- */
-
-typedef struct {
-    u_char                     *buf;
-    u_char                     *pos;
-    u_char                     *last;
-    u_char                     *end;
-    uint64_t                    offset;         /* file offset of pos */
-} ngx_http_tus_wbuf_t;
-
 #define NGX_HTTP_TUS_ALIGN      NGX_HTTP_INGEST_ALIGN
 
 
@@ -168,16 +154,11 @@ struct ngx_http_tus_ctx_s {
     ingest_tus_patch_req_t      patch_req;
     ingest_tus_patch_t          patch;
     uint64_t                    start_offset;
-    uint64_t                    limit;
-    uint64_t                    received;
     uint64_t                    written;
-    ngx_http_tus_wbuf_t         wbuf[2];
-    ngx_uint_t                  fill;           /* buffer being filled */
-    ngx_http_tus_wbuf_t        *write_buf;      /* buffer in the thread */
+    ngx_http_ingest_body_t      pump;           /* the body to disk */
     ingest_cksum_algo_t         cksum_algo;
     u_char                      cksum_want[INGEST_CKSUM_MAX_DIGEST];
     ingest_cksum_t              cksum;
-    ngx_int_t                   body_rc;        /* reading failed with */
     ngx_int_t                   final_status;
     ngx_uint_t                  finals_completed;
 
@@ -186,16 +167,12 @@ struct ngx_http_tus_ctx_s {
     unsigned                    in_thread:1;
     unsigned                    reading:1;
     unsigned                    body_started:1;
-    unsigned                    body_done:1;
-    unsigned                    write_failed:1;
-    unsigned                    too_much:1;
     unsigned                    checksum_failed:1;
     unsigned                    completed:1;
     unsigned                    creating:1;
     unsigned                    counted_active:1;
     unsigned                    spool_failed:1;
     unsigned                    recovered:1;
-    unsigned                    blocked_on_disk:1;
     unsigned                    sniffed:1;
     unsigned                    sniff_rejected:1;
     unsigned                    quarantine:1;
@@ -265,7 +242,7 @@ static ngx_int_t ngx_http_tus_hook_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_tus_hook_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
 static void ngx_http_tus_sniff(ngx_http_request_t *r,
-    ngx_http_tus_ctx_t *ctx, ngx_http_tus_wbuf_t *wb);
+    ngx_http_tus_ctx_t *ctx, ngx_http_ingest_wbuf_t *wb);
 
 static void ngx_http_tus_create_thread(ngx_http_tus_ctx_t *ctx);
 static void ngx_http_tus_create_done(ngx_http_request_t *r,
@@ -288,12 +265,8 @@ static void ngx_http_tus_start_body(ngx_http_request_t *r,
     ngx_http_tus_ctx_t *ctx);
 static void ngx_http_tus_body_handler(ngx_http_request_t *r);
 static void ngx_http_tus_read_handler(ngx_http_request_t *r);
-static void ngx_http_tus_process_body(ngx_http_request_t *r,
-    ngx_http_tus_ctx_t *ctx);
-static void ngx_http_tus_flush(ngx_http_request_t *r,
-    ngx_http_tus_ctx_t *ctx);
-static void ngx_http_tus_wbuf_reset(ngx_http_tus_ctx_t *ctx,
-    ngx_http_tus_wbuf_t *wb);
+static void ngx_http_tus_flush(ngx_http_request_t *r, void *data);
+static void ngx_http_tus_wbuf_reset(void *data, ngx_http_ingest_wbuf_t *wb);
 static void ngx_http_tus_write_thread(ngx_http_tus_ctx_t *ctx);
 static void ngx_http_tus_write_done(ngx_http_request_t *r,
     ngx_http_tus_ctx_t *ctx);
@@ -1344,7 +1317,7 @@ ngx_http_tus_create_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
     if (ctx->creating) {
         /* creation-with-upload: the body goes in like a PATCH at 0 */
         ctx->start_offset = 0;
-        ctx->limit = ctx->rec.deferred
+        ctx->pump.limit = ctx->rec.deferred
                      ? (ctx->conf->max_size ? (uint64_t) ctx->conf->max_size
                                             : INGEST_MAX_OFF)
                      : ctx->rec.length;
@@ -2291,7 +2264,7 @@ ngx_http_tus_patch_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
     /* a completion by this PATCH is counted when it ends */
 
     ctx->start_offset = ctx->offset;
-    ctx->limit = ctx->patch.limit;
+    ctx->pump.limit = ctx->patch.limit;
 
     ngx_http_tus_start_body(r, ctx);
 }
@@ -2304,11 +2277,16 @@ ngx_http_tus_start_body(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
 {
     ngx_int_t  rc;
 
+    ctx->pump.size = ctx->conf->buffer_size + NGX_HTTP_TUS_ALIGN;
+    ctx->pump.flush = ngx_http_tus_flush;
+    ctx->pump.reset = ngx_http_tus_wbuf_reset;
+    ctx->pump.data = ctx;
+
     if (ctx->cksum_algo != INGEST_CKSUM_NONE) {
         if (ingest_cksum_init(&ctx->cksum, ctx->cksum_algo) != 0) {
             ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
                           "tus: checksum initialization failed");
-            ctx->write_failed = 1;
+            ctx->pump.write_failed = 1;
         }
     }
 
@@ -2321,8 +2299,8 @@ ngx_http_tus_start_body(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
      * unless the body reader takes its own.
      */
 
-    if (ctx->write_failed) {
-        ctx->body_done = 1;
+    if (ctx->pump.write_failed) {
+        ctx->pump.done = 1;
         ngx_http_tus_flush(r, ctx);
         return;
     }
@@ -2333,8 +2311,8 @@ ngx_http_tus_start_body(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         /* the reader gave its reference back; finish as a failed part */
-        ctx->body_rc = rc;
-        ctx->body_done = 1;
+        ctx->pump.rc = rc;
+        ctx->pump.done = 1;
         ngx_http_tus_flush(r, ctx);
         return;
     }
@@ -2352,13 +2330,13 @@ ngx_http_tus_body_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_tus_module);
 
-    if (ctx->body_done) {
+    if (ctx->pump.done) {
         return;
     }
 
     r->read_event_handler = ngx_http_tus_read_handler;
 
-    ngx_http_tus_process_body(r, ctx);
+    ngx_http_ingest_body_read(r, &ctx->pump);
 }
 
 
@@ -2371,139 +2349,17 @@ ngx_http_tus_read_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_tus_module);
 
-    if (ctx->body_done) {
+    if (ctx->pump.done) {
         return;
     }
 
-    if (r->connection->read->timedout && ctx->blocked_on_disk) {
+    if (r->connection->read->timedout && ctx->pump.blocked_on_disk) {
         /* we stopped reading because of the disk, not the client */
         r->connection->read->timedout = 0;
         return;
     }
 
-    ngx_http_tus_process_body(r, ctx);
-}
-
-
-/*
- * Moves body data into the write buffers and keeps reading until the
- * body ends, fails, or both buffers are busy.
- * Context: event loop
- */
-
-static void
-ngx_http_tus_process_body(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
-{
-    size_t                    n;
-    ngx_int_t                 rc;
-    ngx_buf_t                *b;
-    ngx_chain_t              *cl;
-    ngx_http_tus_wbuf_t      *wb;
-    ngx_http_request_body_t  *rb;
-
-    rb = r->request_body;
-    ctx->blocked_on_disk = 0;
-
-    for ( ;; ) {
-
-        for (cl = rb->bufs; cl; cl = cl->next) {
-            b = cl->buf;
-
-            while (b->pos < b->last) {
-
-                if (ctx->received == ctx->limit) {
-                    /* more data than the upload may take */
-                    ctx->too_much = 1;
-                    goto done;
-                }
-
-                wb = &ctx->wbuf[ctx->fill];
-
-                if (wb->buf == NULL) {
-                    wb->buf = ngx_http_ingest_buf_get(
-                                   ctx->conf->buffer_size + NGX_HTTP_TUS_ALIGN,
-                                   r->connection->log);
-                    if (wb->buf == NULL) {
-                        ctx->write_failed = 1;
-                        goto done;
-                    }
-
-                    wb->end = wb->buf + ctx->conf->buffer_size
-                              + NGX_HTTP_TUS_ALIGN;
-                    ngx_http_tus_wbuf_reset(ctx, wb);
-                }
-
-                if (wb->last == wb->end) {
-                    if (ctx->write_buf != NULL) {
-                        /* both buffers busy: let the disk catch up */
-                        ctx->blocked_on_disk = 1;
-                        rb->bufs = cl;
-                        return;
-                    }
-
-                    ngx_http_tus_flush(r, ctx);
-
-                    if (ctx->write_failed) {
-                        goto done;
-                    }
-
-                    continue;
-                }
-
-                n = ngx_min((size_t) (b->last - b->pos),
-                            (size_t) (wb->end - wb->last));
-
-                if ((uint64_t) n > ctx->limit - ctx->received) {
-                    n = (size_t) (ctx->limit - ctx->received);
-                }
-
-                wb->last = ngx_cpymem(wb->last, b->pos, n);
-                b->pos += n;
-                ctx->received += n;
-            }
-        }
-
-        rb->bufs = NULL;
-
-        if (ctx->write_failed || ctx->body_rc) {
-            goto done;
-        }
-
-        if (!r->reading_body) {
-            break;
-        }
-
-        rc = ngx_http_read_unbuffered_request_body(r);
-
-        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-            /*
-             * The client went away or the body is malformed; what was
-             * read before that is in rb->bufs and is kept.
-             */
-            ctx->body_rc = rc;
-            continue;
-        }
-
-        if (rb->bufs == NULL) {
-            if (rc == NGX_AGAIN) {
-                return;
-            }
-
-            /* NGX_OK: the body is complete */
-            break;
-        }
-    }
-
-done:
-
-    ctx->body_done = 1;
-    r->read_event_handler = ngx_http_block_reading;
-
-    if (r->connection->read->timer_set) {
-        ngx_del_timer(r->connection->read);
-    }
-
-    ngx_http_tus_flush(r, ctx);
+    ngx_http_ingest_body_read(r, &ctx->pump);
 }
 
 
@@ -2514,16 +2370,18 @@ done:
  */
 
 static void
-ngx_http_tus_flush(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
+ngx_http_tus_flush(ngx_http_request_t *r, void *data)
 {
-    ngx_http_tus_wbuf_t  *wb;
+    ngx_http_tus_ctx_t  *ctx = data;
 
-    if (ctx->write_buf != NULL) {
+    ngx_http_ingest_wbuf_t  *wb;
+
+    if (ctx->pump.write_buf != NULL) {
         /* the write completion calls us again */
         return;
     }
 
-    wb = &ctx->wbuf[ctx->fill];
+    wb = &ctx->pump.wbuf[ctx->pump.fill];
 
     if (ctx->conf->sniff != NGX_HTTP_TUS_SNIFF_OFF && !ctx->sniffed
         && wb->buf != NULL && wb->last > wb->pos && wb->offset == 0
@@ -2532,21 +2390,21 @@ ngx_http_tus_flush(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
         ngx_http_tus_sniff(r, ctx, wb);
     }
 
-    if (!ctx->write_failed && wb->buf != NULL && wb->last > wb->pos) {
+    if (!ctx->pump.write_failed && wb->buf != NULL && wb->last > wb->pos) {
 
-        ctx->write_buf = wb;
-        ctx->fill ^= 1;
+        ctx->pump.write_buf = wb;
+        ctx->pump.fill ^= 1;
 
-        if (ctx->wbuf[ctx->fill].buf != NULL) {
-            ngx_http_tus_wbuf_reset(ctx, &ctx->wbuf[ctx->fill]);
+        if (ctx->pump.wbuf[ctx->pump.fill].buf != NULL) {
+            ngx_http_tus_wbuf_reset(ctx, &ctx->pump.wbuf[ctx->pump.fill]);
         }
 
         if (ngx_http_tus_post_op(r, ctx, ngx_http_tus_write_thread,
                                  ngx_http_tus_write_done)
             != NGX_OK)
         {
-            ctx->write_buf = NULL;
-            ctx->write_failed = 1;
+            ctx->pump.write_buf = NULL;
+            ctx->pump.write_failed = 1;
             ctx->err.err = 0;
             ctx->err.step = "ngx_thread_task_post()";
 
@@ -2555,7 +2413,7 @@ ngx_http_tus_flush(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
         }
     }
 
-    if (!ctx->body_done) {
+    if (!ctx->pump.done) {
         return;
     }
 
@@ -2569,12 +2427,18 @@ ngx_http_tus_flush(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
 }
 
 
-/* a buffer starts to fill at the current end of the data received */
+/*
+ * A buffer starts to fill at the current end of the data received, at
+ * buf + (offset % 4096), so that the part of it that covers whole pages
+ * of the file is page-aligned in memory and can go to disk with O_DIRECT.
+ */
 
 static void
-ngx_http_tus_wbuf_reset(ngx_http_tus_ctx_t *ctx, ngx_http_tus_wbuf_t *wb)
+ngx_http_tus_wbuf_reset(void *data, ngx_http_ingest_wbuf_t *wb)
 {
-    wb->offset = ctx->start_offset + ctx->received;
+    ngx_http_tus_ctx_t  *ctx = data;
+
+    wb->offset = ctx->start_offset + ctx->pump.received;
     wb->pos = wb->buf + (wb->offset & (NGX_HTTP_TUS_ALIGN - 1));
     wb->last = wb->pos;
 }
@@ -2588,9 +2452,9 @@ ngx_http_tus_write_thread(ngx_http_tus_ctx_t *ctx)
     off_t                 off;
     size_t                len;
     u_char               *p;
-    ngx_http_tus_wbuf_t  *wb;
+    ngx_http_ingest_wbuf_t  *wb;
 
-    wb = ctx->write_buf;
+    wb = ctx->pump.write_buf;
     p = wb->pos;
     len = wb->last - wb->pos;
     off = (off_t) wb->offset;
@@ -2623,13 +2487,13 @@ ngx_http_tus_write_thread(ngx_http_tus_ctx_t *ctx)
 static void
 ngx_http_tus_write_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
 {
-    ngx_http_tus_wbuf_t  *wb;
+    ngx_http_ingest_wbuf_t  *wb;
 
-    wb = ctx->write_buf;
-    ctx->write_buf = NULL;
+    wb = ctx->pump.write_buf;
+    ctx->pump.write_buf = NULL;
 
     if (ctx->result != NGX_OK) {
-        ctx->write_failed = 1;
+        ctx->pump.write_failed = 1;
 
     } else {
         ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_BYTES,
@@ -2639,13 +2503,13 @@ ngx_http_tus_write_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
     wb->pos = wb->buf;
     wb->last = wb->buf;
 
-    if (ctx->body_done || ctx->write_failed) {
-        ctx->body_done = 1;
+    if (ctx->pump.done || ctx->pump.write_failed) {
+        ctx->pump.done = 1;
         ngx_http_tus_flush(r, ctx);
         return;
     }
 
-    ngx_http_tus_process_body(r, ctx);
+    ngx_http_ingest_body_read(r, &ctx->pump);
 }
 
 
@@ -2680,7 +2544,7 @@ ngx_http_tus_finish_thread(ngx_http_tus_ctx_t *ctx)
     if (ctx->cksum_algo != INGEST_CKSUM_NONE) {
         keep = 0;
 
-        if (!ctx->write_failed && ctx->body_rc == 0 && !ctx->too_much
+        if (!ctx->pump.write_failed && ctx->pump.rc == 0 && !ctx->pump.too_much
             && ingest_cksum_final(&ctx->cksum, digest) == 0)
         {
             keep = ingest_memeq_ct(digest, ctx->cksum_want,
@@ -2815,7 +2679,7 @@ ngx_http_tus_finish_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
         }
     }
 
-    if (ctx->body_rc == NGX_HTTP_REQUEST_TIME_OUT
+    if (ctx->pump.rc == NGX_HTTP_REQUEST_TIME_OUT
         || r->connection->error)
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -2825,10 +2689,10 @@ ngx_http_tus_finish_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
                       ctx->offset - ngx_min(ctx->offset, ctx->start_offset));
 
         ctx->final_status = NGX_HTTP_CLIENT_CLOSED_REQUEST;
-        rc = (ctx->body_rc == NGX_HTTP_REQUEST_TIME_OUT)
+        rc = (ctx->pump.rc == NGX_HTTP_REQUEST_TIME_OUT)
              ? NGX_HTTP_REQUEST_TIME_OUT : NGX_HTTP_CLIENT_CLOSED_REQUEST;
 
-        if (ctx->body_rc == NGX_HTTP_REQUEST_TIME_OUT) {
+        if (ctx->pump.rc == NGX_HTTP_REQUEST_TIME_OUT) {
             r->connection->timedout = 1;
             ctx->final_status = NGX_HTTP_REQUEST_TIME_OUT;
         }
@@ -2837,17 +2701,17 @@ ngx_http_tus_finish_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
         return;
     }
 
-    if (ctx->result != NGX_OK || ctx->write_failed) {
+    if (ctx->result != NGX_OK || ctx->pump.write_failed) {
         ngx_http_tus_finalize(r, ctx, ngx_http_tus_server_error(r, ctx));
         return;
     }
 
-    if (ctx->body_rc) {
+    if (ctx->pump.rc) {
         /* e.g. a malformed chunked body */
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "tus: reading the body of upload %s failed (%i), "
-                      "offset %uL", ctx->id, ctx->body_rc, ctx->offset);
-        ngx_http_tus_finalize(r, ctx, ctx->body_rc);
+                      "offset %uL", ctx->id, ctx->pump.rc, ctx->offset);
+        ngx_http_tus_finalize(r, ctx, ctx->pump.rc);
         return;
     }
 
@@ -2868,7 +2732,7 @@ ngx_http_tus_finish_done(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
         return;
     }
 
-    if (ctx->too_much) {
+    if (ctx->pump.too_much) {
         ngx_http_tus_finalize(r, ctx,
                               ngx_http_tus_reject(r, ctx,
                                         ctx->rec.deferred
@@ -3907,7 +3771,7 @@ ngx_http_tus_enabled(ngx_conf_t *cf)
 
 static void
 ngx_http_tus_sniff(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx,
-    ngx_http_tus_wbuf_t *wb)
+    ngx_http_ingest_wbuf_t *wb)
 {
     size_t               have, need;
     ssize_t              n;
@@ -3973,7 +3837,7 @@ ngx_http_tus_sniff(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx,
     /* reject: nothing of this part is written, reading stops */
 
     ctx->sniff_rejected = 1;
-    ctx->body_done = 1;
+    ctx->pump.done = 1;
     wb->last = wb->pos;
 
     r->read_event_handler = ngx_http_block_reading;
@@ -4039,7 +3903,8 @@ ngx_http_tus_post_op(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx,
     ctx->thread_handler = thread_handler;
     ctx->done_handler = done_handler;
 
-    if (!(thread_handler == ngx_http_tus_finish_thread && ctx->write_failed))
+    if (!(thread_handler == ngx_http_tus_finish_thread
+          && ctx->pump.write_failed))
     {
         /* a failed write keeps its error (ENOSPC: 507) for the answer */
         ctx->err.err = 0;
@@ -4107,17 +3972,8 @@ ngx_http_tus_cleanup(void *data)
 {
     ngx_http_tus_ctx_t  *ctx = data;
 
-    ngx_uint_t  i;
-
     ngx_http_ingest_release_worker(&ctx->keep);
-
-    for (i = 0; i < 2; i++) {
-        if (ctx->wbuf[i].buf != NULL) {
-            ngx_http_ingest_buf_put(ctx->wbuf[i].buf,
-                            ctx->conf->buffer_size + NGX_HTTP_TUS_ALIGN);
-            ctx->wbuf[i].buf = NULL;
-        }
-    }
+    ngx_http_ingest_body_free(&ctx->pump);
 
     if (ctx->dfd != NGX_INVALID_FILE) {
         (void) close(ctx->dfd);
