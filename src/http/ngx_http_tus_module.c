@@ -49,6 +49,7 @@ typedef struct {
     ngx_str_t                   profile;
     ngx_str_t                   webhook;
     time_t                      expiration;
+    ngx_uint_t                  sniff;          /* the location's */
     ngx_thread_pool_t          *thread_pool;
 } ngx_http_tus_store_conf_t;
 
@@ -173,6 +174,7 @@ struct ngx_http_tus_ctx_s {
     unsigned                    counted_active:1;
     unsigned                    spool_failed:1;
     unsigned                    recovered:1;
+    unsigned                    stale_quarantined:1;
     unsigned                    sniffed:1;
     unsigned                    sniff_rejected:1;
     unsigned                    quarantine:1;
@@ -202,6 +204,7 @@ typedef struct {
     ngx_http_tus_main_conf_t   *tmcf;
     ngx_uint_t                  removed;
     ngx_uint_t                  recovered;
+    ngx_uint_t                  quarantined;
     ngx_uint_t                  failed;
     time_t                      now;
     ngx_uint_t                  nreleases;
@@ -286,6 +289,7 @@ static ngx_int_t ngx_http_tus_complete_stale(ngx_http_tus_store_conf_t *sc,
     u_char *id, const char *data_path, const char *info_path, time_t now,
     ngx_http_ingest_err_t *e);
 static ngx_uint_t ngx_http_tus_stale(ingest_record_t *rec, uint64_t size);
+static ngx_uint_t ngx_http_tus_sniff_file(ngx_fd_t fd, ingest_record_t *rec);
 static ngx_int_t ngx_http_tus_quarantine(ngx_http_tus_store_conf_t *sc,
     u_char *id, const char *data_path, const char *info_path,
     ingest_record_t *rec, ngx_http_ingest_err_t *e);
@@ -1421,13 +1425,21 @@ ngx_http_tus_info_thread(ngx_http_tus_ctx_t *ctx)
         ctx->offset = ctx->rec.length;
     }
 
-    if (ngx_http_tus_stale(&ctx->rec, ctx->offset)
-        && ngx_http_tus_complete_stale(&ctx->conf->sc, ctx->id,
+    rc = ngx_http_tus_stale(&ctx->rec, ctx->offset)
+         ? ngx_http_tus_complete_stale(&ctx->conf->sc, ctx->id,
                                        (char *) ctx->data_path,
                                        (char *) ctx->info_path, ctx->now,
                                        &se)
-           == NGX_OK)
-    {
+         : NGX_DECLINED;
+
+    if (rc == NGX_DONE) {
+        /* quarantined, as its writer would have: gone from the store */
+        ctx->stale_quarantined = 1;
+        ctx->result = NGX_HTTP_TUS_NOT_FOUND;
+        return;
+    }
+
+    if (rc == NGX_OK) {
         ctx->recovered = 1;
         ctx->finals_completed++;
 
@@ -2918,8 +2930,11 @@ ngx_http_tus_complete(ngx_http_tus_store_conf_t *sc, u_char *id,
 /*
  * An open upload that has all of its bytes was cut between its job and
  * its record (or its job could not be written): when nobody holds its
- * lock, complete it now. Callers check ngx_http_tus_stale() on the
- * record they read first. Returns NGX_OK when it completed the upload.
+ * lock, complete it now, or quarantine it when its location quarantines
+ * and its first bytes fail the sniffing its writer would have done.
+ * Callers check ngx_http_tus_stale() on the record they read first.
+ * Returns NGX_OK when it completed the upload, NGX_DONE when it
+ * quarantined it, NGX_DECLINED otherwise.
  * Context: thread pool
  */
 
@@ -2956,14 +2971,63 @@ ngx_http_tus_complete_stale(ngx_http_tus_store_conf_t *sc, u_char *id,
         && ingest_record_parse(&rec, buf, len) == 0
         && ngx_http_tus_stale(&rec, (uint64_t) st.st_size))
     {
-        rc = ngx_http_tus_complete(sc, id, data_path, info_path, &rec, fd,
-                                   now, e);
+        if (sc->sniff == NGX_HTTP_TUS_SNIFF_QUARANTINE
+            && rec.concat == INGEST_TUS_CONCAT_NONE
+            && !ngx_http_tus_sniff_file(fd, &rec))
+        {
+            /* the verdict of the writer that was cut, again */
+            rc = ngx_http_tus_quarantine(sc, id, data_path, info_path, &rec,
+                                         e);
+            rc = (rc == NGX_OK) ? NGX_DONE : NGX_DECLINED;
+
+        } else {
+            rc = ngx_http_tus_complete(sc, id, data_path, info_path, &rec,
+                                       fd, now, e);
+        }
     }
 
     free(buf);
     (void) close(fd);
 
     return rc;
+}
+
+
+/*
+ * What the event loop's sniffing decides from a part at offset 0, from
+ * the upload's file: whether its first bytes are an allowed container
+ * of the declared type.
+ * Context: thread pool
+ */
+
+static ngx_uint_t
+ngx_http_tus_sniff_file(ngx_fd_t fd, ingest_record_t *rec)
+{
+    ssize_t             n, tn;
+    ingest_container_t  c;
+    u_char              buf[INGEST_SNIFF_BYTES], type[128];
+
+    n = pread(fd, buf, sizeof(buf), 0);
+    if (n <= 0) {
+        return 0;
+    }
+
+    c = ingest_sniff(buf, (size_t) n);
+
+    tn = -1;
+
+    if (rec->metadata.len) {
+        tn = ingest_tus_metadata_get(rec->metadata.data, rec->metadata.len,
+                                     "filetype", type, sizeof(type));
+        if (tn <= 0) {
+            tn = ingest_tus_metadata_get(rec->metadata.data,
+                                         rec->metadata.len, "contentType",
+                                         type, sizeof(type));
+        }
+    }
+
+    return c != INGEST_CONTAINER_UNKNOWN
+           && (tn <= 0 || ingest_sniff_matches(c, type, tn));
 }
 
 
@@ -3854,6 +3918,17 @@ ngx_http_tus_sniff(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx,
 static void
 ngx_http_tus_count_finals(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx)
 {
+    if (ctx->stale_quarantined) {
+        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                      "tus: upload %s had all of its bytes but was not "
+                      "complete (cut before its record was saved), and "
+                      "its content fails sniffing: quarantined now",
+                      ctx->id);
+
+        ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_QUARANTINED, 1);
+        ctx->stale_quarantined = 0;
+    }
+
     if (ctx->finals_completed == 0) {
         return;
     }
@@ -4514,6 +4589,7 @@ ngx_http_tus_cleanup_timer(ngx_event_t *ev)
     ngx_http_tus_cleaner->now = ngx_time();
     ngx_http_tus_cleaner->removed = 0;
     ngx_http_tus_cleaner->recovered = 0;
+    ngx_http_tus_cleaner->quarantined = 0;
     ngx_http_tus_cleaner->failed = 0;
     ngx_http_tus_cleaner->nreleases = 0;
 
@@ -4614,12 +4690,20 @@ ngx_http_tus_cleanup_store(ngx_http_tus_store_conf_t *sc,
         {
             /* cut between its job and its record: not to be expired */
 
-            if (ngx_http_tus_complete_stale(sc, (u_char *) de->d_name,
-                                            (char *) data, (char *) path,
-                                            cl->now, &e)
-                == NGX_OK)
+            switch (ngx_http_tus_complete_stale(sc, (u_char *) de->d_name,
+                                                (char *) data, (char *) path,
+                                                cl->now, &e))
             {
+            case NGX_OK:
                 cl->recovered++;
+                break;
+
+            case NGX_DONE:
+                cl->quarantined++;
+                break;
+
+            default:
+                break;
             }
 
             free(buf);
@@ -4707,6 +4791,16 @@ ngx_http_tus_cleanup_done(ngx_event_t *ev)
 
         ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_COMPLETED,
                                    cl->recovered);
+    }
+
+    if (cl->quarantined) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "tus: quarantined %ui uploads that had all of their "
+                      "bytes but were cut before their record was saved",
+                      cl->quarantined);
+
+        ngx_http_ingest_metric_add(NGX_HTTP_INGEST_M_TUS_QUARANTINED,
+                                   cl->quarantined);
     }
 
     if (cl->failed) {
@@ -4844,6 +4938,7 @@ ngx_http_tus_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->quota_uploads, prev->quota_uploads, 0);
     ngx_conf_merge_uint_value(conf->sniff, prev->sniff,
                               NGX_HTTP_TUS_SNIFF_OFF);
+    conf->sc.sniff = conf->sniff;
     ngx_conf_merge_str_value(conf->sc.quarantine, prev->sc.quarantine, "");
     ngx_conf_merge_str_value(conf->create_auth, prev->create_auth, "");
 

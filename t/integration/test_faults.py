@@ -394,3 +394,50 @@ def test_tus_job_not_written_is_written_later(tmp_path, repair):
     finally:
         srv.stop()
     srv.assert_clean_log()
+
+
+def test_tus_open_upload_that_fails_sniffing_is_quarantined(tmp_path):
+    """
+    An upload left open with all of its bytes is completed only if it
+    passes the sniffing its cut writer would have done: in a location
+    with `tus_sniff quarantine` a HEAD quarantines non-video content
+    instead of handing it to the spool. (The open state is made here
+    through a location sharing the store without sniffing, whose job
+    could not be written.)
+    """
+    store = tmp_path / "stores"
+    quarantine = tmp_path / "quarantine"
+    quarantine.mkdir()
+    conf = fault_conf(tmp_path / "nginx", store)
+    conf.http.append("tus_cleanup_interval 1h;")
+    conf.location("/q/", "tus on;", "tus_store %s/tus;" % store,
+                  "tus_spool %s;" % conf.spool, "tus_max_size 1g;",
+                  "tus_sniff quarantine;",
+                  "tus_quarantine %s;" % quarantine,
+                  "client_max_body_size 0;")
+    srv = NginxServer(conf)
+    srv.start()
+    try:
+        tus = srv.tus()
+        data = b"not a video at all\n" * 5000
+        url, uid = tus.create_ok(len(data))
+
+        inc = break_spool(srv)
+        srv.allowed.append(re.compile(SPOOL_FAILED % uid))
+        r = tus.patch(url, 0, data)
+        assert r.status_code == 204, (r.status_code, r.text)
+        assert record_state(store / "tus" / (uid + ".info")) == "open"
+        fix_spool(inc)
+
+        r = srv.tus("/q/").head(srv.url("/q/" + uid))
+        assert r.status_code == 404, r.status_code
+        assert (quarantine / uid).read_bytes() == data
+        assert record_state(quarantine / (uid + ".info")) == "quarantined"
+        assert not (store / "tus" / uid).exists()
+        assert not srv.job_path(uid).exists()
+        assert re.search(r"\[notice\] .*tus: upload %s had all of its bytes "
+                         r".*fails sniffing: quarantined now" % uid,
+                         srv.read_log())
+    finally:
+        srv.stop()
+    srv.assert_clean_log()
