@@ -640,7 +640,9 @@ ingest_tus_patch_check(const ingest_tus_patch_req_t *req,
         return INGEST_TUS_OK;
     }
 
-    cap = (req->max_size != 0) ? req->max_size : INGEST_MAX_OFF;
+    /* no offset past what off_t holds, whatever max_size says */
+    cap = (req->max_size != 0 && req->max_size < INGEST_MAX_OFF)
+          ? req->max_size : INGEST_MAX_OFF;
 
     if (offset > cap) {
         return INGEST_TUS_TOO_LARGE;

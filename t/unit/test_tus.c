@@ -933,6 +933,10 @@ test_patch(void)
     CHECK_INT(pout.set_length, 0);
     CHECK_INT(patch(&rec, "10", NULL, 10, 0, 10, 1500), INGEST_TUS_OK);
     CHECK_U64(pout.limit, INGEST_MAX_OFF - 10);
+    /* a max_size past off_t does not lift the limit (found by fuzz_tus) */
+    CHECK_INT(patch(&rec, "10", NULL, 10, UINT64_MAX, 10, 1500),
+              INGEST_TUS_OK);
+    CHECK_U64(pout.limit, INGEST_MAX_OFF - 10);
     CHECK_INT(patch(&rec, "10", NULL, INT64_MAX, 0, 10, 1500),
               INGEST_TUS_TOO_LARGE);
     CHECK_INT(patch(&rec, "10", NULL, 90, 100, 10, 1500), INGEST_TUS_OK);
