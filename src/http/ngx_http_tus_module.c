@@ -290,6 +290,9 @@ static ngx_int_t ngx_http_tus_complete_stale(ngx_http_tus_store_conf_t *sc,
     ngx_http_ingest_err_t *e);
 static ngx_uint_t ngx_http_tus_stale(ingest_record_t *rec, uint64_t size);
 static ngx_uint_t ngx_http_tus_sniff_file(ngx_fd_t fd, ingest_record_t *rec);
+static ngx_uint_t ngx_http_tus_sniff_check(ingest_record_t *rec,
+    const u_char *buf, size_t len, ingest_container_t *c, u_char *type,
+    size_t size, ssize_t *tn);
 static ngx_int_t ngx_http_tus_quarantine(ngx_http_tus_store_conf_t *sc,
     u_char *id, const char *data_path, const char *info_path,
     ingest_record_t *rec, ngx_http_ingest_err_t *e);
@@ -3012,22 +3015,40 @@ ngx_http_tus_sniff_file(ngx_fd_t fd, ingest_record_t *rec)
         return 0;
     }
 
-    c = ingest_sniff(buf, (size_t) n);
+    return ngx_http_tus_sniff_check(rec, buf, (size_t) n, &c, type,
+                                    sizeof(type), &tn);
+}
 
-    tn = -1;
+
+/*
+ * Whether the first bytes of an upload are an allowed container that
+ * fits the media type its metadata declares ("filetype", or Uppy's
+ * "contentType"); *c, and type with *tn bytes (-1: none declared), are
+ * for the log.
+ * Context: event loop or thread pool
+ */
+
+static ngx_uint_t
+ngx_http_tus_sniff_check(ingest_record_t *rec, const u_char *buf,
+    size_t len, ingest_container_t *c, u_char *type, size_t size,
+    ssize_t *tn)
+{
+    *c = ingest_sniff(buf, len);
+
+    *tn = -1;
 
     if (rec->metadata.len) {
-        tn = ingest_tus_metadata_get(rec->metadata.data, rec->metadata.len,
-                                     "filetype", type, sizeof(type));
-        if (tn <= 0) {
-            tn = ingest_tus_metadata_get(rec->metadata.data,
-                                         rec->metadata.len, "contentType",
-                                         type, sizeof(type));
+        *tn = ingest_tus_metadata_get(rec->metadata.data, rec->metadata.len,
+                                      "filetype", type, size);
+        if (*tn <= 0) {
+            *tn = ingest_tus_metadata_get(rec->metadata.data,
+                                          rec->metadata.len, "contentType",
+                                          type, size);
         }
     }
 
-    return c != INGEST_CONTAINER_UNKNOWN
-           && (tn <= 0 || ingest_sniff_matches(c, type, tn));
+    return *c != INGEST_CONTAINER_UNKNOWN
+           && (*tn <= 0 || ingest_sniff_matches(*c, type, *tn));
 }
 
 
@@ -3839,7 +3860,6 @@ ngx_http_tus_sniff(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx,
 {
     size_t               have, need;
     ssize_t              n;
-    ngx_uint_t           ok;
     ingest_container_t   c;
     const char          *why;
     u_char               type[128];
@@ -3859,25 +3879,9 @@ ngx_http_tus_sniff(ngx_http_request_t *r, ngx_http_tus_ctx_t *ctx,
         need = (size_t) ctx->rec.length;
     }
 
-    c = ingest_sniff(wb->pos, have);
-
-    n = -1;
-
-    if (ctx->rec.metadata.len) {
-        n = ingest_tus_metadata_get(ctx->rec.metadata.data,
-                                    ctx->rec.metadata.len, "filetype", type,
-                                    sizeof(type));
-        if (n <= 0) {
-            n = ingest_tus_metadata_get(ctx->rec.metadata.data,
-                                        ctx->rec.metadata.len, "contentType",
-                                        type, sizeof(type));
-        }
-    }
-
-    ok = (c != INGEST_CONTAINER_UNKNOWN)
-         && (n <= 0 || ingest_sniff_matches(c, type, n));
-
-    if (ok) {
+    if (ngx_http_tus_sniff_check(&ctx->rec, wb->pos, have, &c, type,
+                                 sizeof(type), &n))
+    {
         return;
     }
 
