@@ -263,6 +263,16 @@ ngx_srt_core_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_srt_srv_conf_t *conf = child;
 
     ngx_conf_merge_msec_value(conf->latency, NGX_CONF_UNSET_MSEC, 250);
+
+    if (conf->pbkeylen != NGX_CONF_UNSET && conf->pbkeylen != 16
+        && conf->pbkeylen != 24 && conf->pbkeylen != 32)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "srt server in %s:%ui: \"pbkeylen\" must be 16, 24 "
+                      "or 32", conf->file, conf->line);
+        return NGX_CONF_ERROR;
+    }
+
     /* 0: not set, the caller's (a sender's own length wins in libsrt) */
     ngx_conf_merge_value(conf->pbkeylen, NGX_CONF_UNSET, 0);
     ngx_conf_merge_value(conf->payload_size, NGX_CONF_UNSET, 1316);
@@ -291,15 +301,6 @@ ngx_srt_core_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->latency > 60000) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "srt server %V: \"latency\" must be at most 60s",
-                      &conf->listen);
-        return NGX_CONF_ERROR;
-    }
-
-    if (conf->pbkeylen != 0 && conf->pbkeylen != 16 && conf->pbkeylen != 24
-        && conf->pbkeylen != 32)
-    {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "srt server %V: \"pbkeylen\" must be 16, 24 or 32",
                       &conf->listen);
         return NGX_CONF_ERROR;
     }

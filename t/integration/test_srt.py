@@ -745,6 +745,7 @@ def test_reload_during_publish(srt, env):
 
 @pytest.mark.parametrize("extra,message", [
     (["pbkeylen 20;"], r'"pbkeylen" must be 16, 24 or 32'),
+    (["pbkeylen 0;"], r'"pbkeylen" must be 16, 24 or 32'),
     (["passphrase short;"], r'"passphrase" must be 10 to 79'),
     (["latency 2m;"], r'"latency" must be at most 60s'),
     (["relay_rtmp rtmp://127.0.0.1/live/x;"], r"needs an rtmp:// URL with "
