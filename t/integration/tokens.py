@@ -94,8 +94,17 @@ class HSKey:
 
     def __init__(self, kid, secret=None, encoding="raw"):
         self.kid = kid
-        self.secret = secret or os.urandom(32)
+        self.secret = secret or HSKey.random_secret()
         self.encoding = encoding        # raw | hex | base64 (the key file)
+
+    @staticmethod
+    def random_secret():
+        """32 random bytes that a raw key file holds as they are: nginx
+        drops one trailing newline (or CRLF) of a raw file"""
+        while True:
+            secret = os.urandom(32)
+            if secret[-1:] not in (b"\n", b"\r"):
+                return secret
 
     def file_bytes(self):
         if self.encoding == "hex":
