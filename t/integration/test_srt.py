@@ -211,8 +211,9 @@ HEAP_ABORT = re.compile(r"(corrupted|double free|free\(\)|malloc\(\)|"
 def finish(proc, timeout=60):
     """the exit code and stderr of a caller; ffmpeg's rare abort in its
     exit handlers, after it reported the end of a complete run, counts
-    as 0: Debian's ffmpeg with libsrt1.5-gnutls 1.5.1 sometimes corrupts
-    its heap on the way out, whatever the listener (docs/srt.md)"""
+    as 0: Debian's ffmpeg with libsrt1.5-gnutls 1.5.1 sometimes aborts
+    on a corrupt heap in exit(0), after the stream was sent whole
+    (docs/srt.md)"""
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
